@@ -1,0 +1,103 @@
+import { defineFallback } from '@noetl/template';
+import { isPlainObject, type ErrorObject, type ResultRef } from '@noetl/common';
+
+/** Own keys of an http result (tools.md §2.3); any other key read falls back to the body (K2.16). */
+export const HTTP_RESULT_KEYS = ['status_code', 'headers', 'data', 'body', 'url', 'elapsed_ms'] as const;
+
+/** Reads a payload stored by reference. Synchronous: shells pre-fetch or read locally. Throws on failure. */
+export type Hydrator = (ref: ResultRef) => unknown;
+
+/**
+ * Http result view (tools.md K2.16): a read rule only. The returned object IS the value (same own
+ * keys, serializes identically); reading a key it lacks returns the body's key when the body is a
+ * mapping. Copies (tojson, set, args, input) are plain.
+ */
+export function httpView(resp: unknown): unknown {
+  if (!isPlainObject(resp)) return resp;
+  const body = resp.data !== undefined ? resp.data : resp.body;
+  if (!isPlainObject(body)) return resp;
+  const view = { ...resp };
+  return defineFallback(view, (key) => (Object.prototype.hasOwnProperty.call(body, key) ? body[key] : undefined));
+}
+
+/**
+ * Data view of a result R (dsl R13.4): R plus a synthetic `data` key equal to R when R is a
+ * mapping without its own `data` key. With `http: true`, R is an http result and gets the body
+ * fallback instead (it has its own `data`).
+ */
+export function dataView(R: unknown, opts: { http?: boolean } = {}): unknown {
+  if (opts.http) return httpView(R);
+  if (!isPlainObject(R) || Object.prototype.hasOwnProperty.call(R, 'data')) return R;
+  const view = { ...R };
+  return defineFallback(view, (key) => (key === 'data' ? R : undefined));
+}
+
+/**
+ * View of a result stored by reference (dsl §13.7, R13.9): `_ref`, `_store`, `_preview` and the
+ * extracted fields are read without fetching; any other key hydrates the payload once.
+ */
+export function refView(ref: ResultRef, hydrate: Hydrator, opts: { http?: boolean; extracted?: Record<string, unknown> } = {}): unknown {
+  const own: Record<string, unknown> = { ...(opts.extracted ?? ref.extracted ?? {}), _ref: ref, _store: ref.store, _preview: ref.preview ?? null };
+  let loaded = false;
+  let raw: unknown;
+  return defineFallback(own, (key) => {
+    if (!loaded) {
+      raw = hydrate(ref);
+      loaded = true;
+    }
+    return readWithViewRules(raw, key, opts.http === true);
+  });
+}
+
+/** One key of R read through the data-view rules (R13.4) or the http body fallback (K2.16). */
+function readWithViewRules(R: unknown, key: string, http: boolean): unknown {
+  if (!isPlainObject(R)) return undefined;
+  if (Object.prototype.hasOwnProperty.call(R, key)) return R[key];
+  if (http) {
+    const body = R.data !== undefined ? R.data : R.body;
+    return isPlainObject(body) && Object.prototype.hasOwnProperty.call(body, key) ? body[key] : undefined;
+  }
+  return key === 'data' ? R : undefined;
+}
+
+/** The view of a result that may be inline or by reference. */
+export function resultView(entry: { data?: unknown; ref?: ResultRef | null; extracted?: Record<string, unknown>; http_result?: boolean }, hydrate: Hydrator): unknown {
+  if (entry.ref) return refView(entry.ref, hydrate, { http: entry.http_result, extracted: entry.extracted });
+  return dataView(entry.data, { http: entry.http_result });
+}
+
+/**
+ * Step outcome for step `set` and arcs (dsl R13.8): `{status, data: R, error, ref, meta}`;
+ * `output.result` aliases `output.data`; no kind helpers; no synthetic `data` alias, but the
+ * http body fallback applies when R is an http result.
+ */
+export function stepOutcomeView(o: {
+  status: 'ok' | 'error';
+  data: unknown;
+  error: ErrorObject | null;
+  ref: ResultRef | null;
+  meta: { step: string; step_run_id: string; run_no: number };
+  http_result?: boolean;
+}, hydrate: Hydrator): unknown {
+  const data = o.ref ? refView(o.ref, hydrate, { http: o.http_result }) : o.http_result ? httpView(o.data) : o.data;
+  const view = { status: o.status, data, error: o.error ? errorView(o.error) : null, ref: o.ref, meta: o.meta };
+  return defineFallback(view, (key) => (key === 'result' ? data : undefined));
+}
+
+/** Error object as templates see it: `error.status` aliases `error.http_status` (runtime.md §7.2). */
+export function errorView(err: ErrorObject): unknown {
+  const view = { ...err };
+  return defineFallback(view, (key) => (key === 'status' ? err.http_status : undefined));
+}
+
+/**
+ * Attempt outcome for task policies (dsl §8.3 step 2): the outcome envelope with its kind
+ * helpers; `output.data` of an http attempt reads with the body fallback; `output.result` aliases
+ * `output.data`; `output.error.status` aliases `http_status`.
+ */
+export function attemptOutcomeView(outcome: { data?: unknown; error?: ErrorObject | null; [k: string]: unknown }, opts: { http?: boolean; hydrated?: unknown } = {}): unknown {
+  const rawData = opts.hydrated !== undefined ? opts.hydrated : outcome.data;
+  const data = opts.http ? httpView(rawData) : rawData;
+  const view: Record<string, unknown> = { ...outcome, data, error: outcome.error ? errorView(outcome.error) : null };
+  return defineFallback(view, (key) => (key === 'result' ? data : undefined));
+}

@@ -1,0 +1,2 @@
+// Network tools (http, postgres, nats, artifact, playbook). Owned by the net-tools work.
+export {};
