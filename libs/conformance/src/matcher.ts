@@ -7,11 +7,11 @@ import type { CaseExpectation } from './case-file';
 export interface RunDocument {
   execution_id?: string;
   status: string;
-  error?: Record<string, unknown> | null;
-  ctx?: Record<string, unknown>;
-  steps?: Record<string, { status?: string; runs?: number; result?: unknown; [k: string]: unknown }>;
-  events?: Array<Record<string, unknown>>;
-  diagnostics?: Array<Record<string, unknown>>;
+  error?: object | null;
+  ctx?: object;
+  steps?: Record<string, { status?: string; runs?: number; result?: unknown }>;
+  events?: ReadonlyArray<object>;
+  diagnostics?: ReadonlyArray<object>;
 }
 
 const MAX_SHOWN = 160;
@@ -84,7 +84,7 @@ export function subsetMatches(expected: unknown, actual: unknown): boolean {
 }
 
 /** Count of events that subset-match `match`. */
-export function countMatchingEvents(events: ReadonlyArray<Record<string, unknown>>, match: Record<string, unknown>): number {
+export function countMatchingEvents(events: ReadonlyArray<object>, match: Record<string, unknown>): number {
   let n = 0;
   for (const e of events) if (subsetMatches(match, e)) n++;
   return n;
@@ -110,8 +110,9 @@ export function checkRun(expect: CaseExpectation, doc: RunDocument): string[] {
   const reasons: string[] = [];
   if (doc.status !== expect.status) {
     let why = `status: expected ${expect.status}, got ${doc.status}`;
-    if (doc.status === 'invalid' && doc.diagnostics?.length) {
-      why += ` (${doc.diagnostics.slice(0, 3).map((d) => `${d.code}@${d.line}:${d.column} ${d.message}`).join('; ')})`;
+    const diags = (doc.diagnostics ?? []) as ReadonlyArray<Record<string, unknown>>;
+    if (doc.status === 'invalid' && diags.length) {
+      why += ` (${diags.slice(0, 3).map((d) => `${String(d.code)}@${String(d.line)}:${String(d.column)} ${String(d.message)}`).join('; ')})`;
     } else if (doc.error) {
       why += ` (error ${show(doc.error)})`;
     }
@@ -127,7 +128,7 @@ export function checkRun(expect: CaseExpectation, doc: RunDocument): string[] {
   }
   if (expect.ctx !== undefined) reasons.push(...subsetMismatches(expect.ctx, doc.ctx, 'ctx'));
 
-  const events = doc.events ?? [];
+  const events = (doc.events ?? []) as ReadonlyArray<Record<string, unknown>>;
   if (expect.steps) {
     const steps = doc.steps ?? {};
     for (const [name, exp] of Object.entries(expect.steps)) {
@@ -175,10 +176,10 @@ export function checkRun(expect: CaseExpectation, doc: RunDocument): string[] {
   }
 
   if (expect.diagnostics) {
-    const actual = doc.diagnostics ?? [];
+    const actual = (doc.diagnostics ?? []) as ReadonlyArray<Record<string, unknown>>;
     for (const d of expect.diagnostics) {
       if (!actual.some((a) => subsetMatches(d, a))) {
-        const got = actual.length ? actual.map((a) => `${a.code}@${a.line}:${a.column}`).join(', ') : 'none';
+        const got = actual.length ? actual.map((a) => `${String(a.code)}@${String(a.line)}:${String(a.column)}`).join(', ') : 'none';
         reasons.push(`diagnostics: expected ${show(d)} not found (got ${got})`);
       }
     }

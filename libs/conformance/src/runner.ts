@@ -137,6 +137,9 @@ export const SECRETS_CHECK = 'secrets-not-in-events';
  */
 export function secretsCheck(outcomes: ReadonlyArray<{ case: ConformanceCase; outcome: CaseOutcome }>): CaseResult {
   const started = performance.now();
+  if (outcomes.length > 0 && outcomes.every((o) => !o.outcome.doc)) {
+    return { name: SECRETS_CHECK, ok: false, reasons: ['no case ran, so no event could be scanned'], durationMs: 0 };
+  }
   const secrets: CaseSecret[] = [];
   for (const { case: c, outcome } of outcomes) {
     secrets.push(...keychainSecretsOf(c.playbookFile, c.name), ...credentialSecrets(outcome.credentials));

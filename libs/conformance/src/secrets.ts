@@ -67,7 +67,7 @@ export interface SecretLeak {
 
 /** Scans every event's JSON text for every secret. */
 export function scanForSecrets(
-  runs: ReadonlyArray<{ caseName: string; events: ReadonlyArray<Record<string, unknown>> }>,
+  runs: ReadonlyArray<{ caseName: string; events: ReadonlyArray<object> }>,
   secrets: ReadonlyArray<CaseSecret>,
 ): SecretLeak[] {
   const leaks: SecretLeak[] = [];
@@ -76,7 +76,7 @@ export function scanForSecrets(
     run.events.forEach((ev, i) => {
       const text = JSON.stringify(ev);
       for (const s of unique) {
-        if (text.includes(s.value)) leaks.push({ caseName: run.caseName, origin: s.origin, eventIndex: i, eventType: String(ev.event_type) });
+        if (text.includes(s.value)) leaks.push({ caseName: run.caseName, origin: s.origin, eventIndex: i, eventType: String((ev as { event_type?: unknown }).event_type) });
       }
     });
   }

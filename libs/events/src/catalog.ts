@@ -111,7 +111,15 @@ export interface EventPayloads {
     token_id: string;
     target_step: string;
     args: Record<string, unknown>;
-    origin: { kind: 'entry' | 'arc'; event: string; source_step?: string; source_step_run_id?: string; arc_indices?: number[] };
+    origin: {
+      kind: 'entry' | 'arc';
+      event: string;
+      source_step?: string;
+      source_step_run_id?: string;
+      arc_indices?: number[];
+      /** the boundary event object of dsl R11.12 (`event` in the target's admission templates, T8.7) */
+      boundary?: Record<string, unknown>;
+    };
     back_edge: boolean;
   };
   'step.scheduled': {
@@ -194,6 +202,8 @@ export interface EventPayloads {
     ctx_patch: CtxPatchEntry[];
     reason: 'pipeline' | 'timeout' | 'worker_lost';
     partial_result?: unknown;
+    /** the failed iteration's R when it was externalized (worker-runtime; additive) */
+    partial_result_ref?: ResultRef;
   };
   'loop.iteration.cancelled': { iteration_id: string; index: number; reason: string };
   'loop.done': {
@@ -202,6 +212,8 @@ export interface EventPayloads {
     stats: LoopStats;
     result?: unknown;
     manifest_ref?: ResultRef | Manifest;
+    /** true when every iteration's result is an http result (tools K2.16 fallback applies per element of `results`) */
+    http_results?: boolean;
   };
   'task.started': { task_run_id: string; task: string; task_index: number; kind: string; visit: number };
   'task.attempt.done': { task_run_id: string; attempt: number; outcome: Outcome; rendered_input?: unknown; decision: AttemptDecision };
@@ -229,6 +241,25 @@ export interface EventPayloads {
   };
   /** scheduler timer input (deadline expiry); an `x.` extension event per T6.1 */
   'x.timer.fired': { timer_id: string; kind: 'step_deadline' | 'execution_deadline' | 'cancel_grace'; step_run_id?: string };
+  /**
+   * scheduler input (T8.14): the command stream reports that a command exceeded its max
+   * deliveries (JetStream advisory). The scheduler answers with step.failed / loop.iteration.failed
+   * `reason: worker_lost`.
+   */
+  'x.command.dead_lettered': { command_id: string; step_run_id: string; iteration_id?: string; deliveries: number };
+  /**
+   * scheduler decision: an unhandled failure (runtime.md §8.8, T8.10/T8.11). The first one moves the
+   * execution from `running` to `failing` (pending tokens in `discarded_tokens` are discarded, loops
+   * halted); later ones append to `failed_steps`. `step`/`step_run_id` absent for failures that
+   * belong to no step (DEADLOCK).
+   */
+  'x.execution.failing': {
+    error: ErrorObject;
+    phase: 'run' | 'routing' | 'timeout';
+    step?: string;
+    step_run_id?: string | null;
+    discarded_tokens: string[];
+  };
 }
 
 export type EventType = keyof EventPayloads;
@@ -239,7 +270,7 @@ export const EVENT_TYPES = [
   'next.evaluated', 'loop.started', 'loop.iteration.scheduled', 'loop.iteration.started',
   'loop.iteration.done', 'loop.iteration.failed', 'loop.iteration.cancelled', 'loop.done',
   'task.started', 'task.attempt.done', 'task.attempt.failed', 'task.done', 'task.failed',
-  'task.cancelled', 'result.stored', 'x.timer.fired',
+  'task.cancelled', 'result.stored', 'x.timer.fired', 'x.command.dead_lettered', 'x.execution.failing',
 ] as const satisfies readonly EventType[];
 
 export type EventStatus = 'in_progress' | 'ok' | 'error' | 'skipped' | 'cancelled';

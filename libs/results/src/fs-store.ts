@@ -64,13 +64,6 @@ export function createFsResultStore(opts: FsResultStoreOptions): FsResultStore {
     const checksum = `sha256:${sha256Hex(stored)}`;
     const key = `exec/${executionId}/${entity}.json${compression === 'gzip' ? '.gz' : ''}`;
     const file = path.join(root, key);
-    await atomicWrite(file, stored);
-    if (verify) {
-      const back = await fsp.readFile(file);
-      if (`sha256:${sha256Hex(back)}` !== checksum) {
-        throw new NoetlError('E_RESULT_WRITE_VERIFY', `results store: checksum mismatch after writing ${key}`, { executionId });
-      }
-    }
     const ref: ResultRef = {
       kind: 'result_ref',
       uri: `noetl://${executionId}/${entity}`,
@@ -90,7 +83,19 @@ export function createFsResultStore(opts: FsResultStoreOptions): FsResultStore {
     };
     if (putOpts.extracted !== undefined) ref.extracted = putOpts.extracted;
     ref.preview = makePreview(json, putOpts.previewMaxBytes ?? DEFAULT_PREVIEW_MAX_BYTES);
-    await atomicWrite(path.join(root, `refs/${executionId}/${entity}.json`), Buffer.from(JSON.stringify(ref), 'utf8'));
+    // payload and sidecar are written in parallel; both are durable before put resolves
+    await Promise.all([
+      (async () => {
+        await atomicWrite(file, stored);
+        if (verify) {
+          const back = await fsp.readFile(file);
+          if (`sha256:${sha256Hex(back)}` !== checksum) {
+            throw new NoetlError('E_RESULT_WRITE_VERIFY', `results store: checksum mismatch after writing ${key}`, { executionId });
+          }
+        }
+      })(),
+      atomicWrite(path.join(root, `refs/${executionId}/${entity}.json`), Buffer.from(JSON.stringify(ref), 'utf8')),
+    ]);
     return ref;
   }
 

@@ -6,6 +6,7 @@ import { fail } from './errors';
 
 const hasOwn = Object.prototype.hasOwnProperty;
 const isEnum = Object.prototype.propertyIsEnumerable;
+const OBJECT_PROTO: unknown = Object.prototype;
 
 export type Dict = Record<string, unknown>;
 
@@ -21,6 +22,11 @@ export function defineFallback<T extends object>(obj: T, fallback: (key: string)
   if (!FALLBACKS.has(obj)) fallbackCount++;
   FALLBACKS.set(obj, fallback);
   return obj;
+}
+
+/** true if `obj` has a registered fallback hook */
+export function hasFallback(obj: object): boolean {
+  return fallbackCount !== 0 && FALLBACKS.has(obj);
 }
 
 function readFallback(obj: object, key: string): unknown {
@@ -66,9 +72,15 @@ export function hasOwnKey(o: object, key: string): boolean {
 /** `obj.key`: own enumerable property of a mapping, else the registered fallback, else undefined. */
 export function getAttr(obj: unknown, key: string): unknown {
   if (typeof obj === 'object' && obj !== null && !Array.isArray(obj)) {
-    if (hasOwn.call(obj, key) && isEnum.call(obj, key)) {
-      const v = (obj as Dict)[key];
-      return typeof v === 'function' ? undefined : v;
+    if (hasOwn.call(obj, key)) {
+      // plain objects: every own property is data; other objects (class instances, Errors...):
+      // own *enumerable* properties only (no `stack`, no accessors hidden by the host)
+      const p: unknown = Object.getPrototypeOf(obj);
+      if (p === OBJECT_PROTO || p === null || isEnum.call(obj, key)) {
+        const v = (obj as Dict)[key];
+        return typeof v === 'function' ? undefined : v;
+      }
+      return undefined;
     }
     if (fallbackCount !== 0) return readFallback(obj, key);
   }
@@ -215,8 +227,8 @@ const FALSY_STRINGS = new Set(['false', '0', 'no', 'off', 'none', 'null']);
 export function isTruthy(v: unknown): boolean {
   if (typeof v === 'string') {
     if (v.length === 0) return false;
-    if (v.length > 7) return true;
-    return !FALSY_STRINGS.has(v.trim().toLowerCase());
+    const t = v.trim();
+    return t.length > 5 || !FALSY_STRINGS.has(t.toLowerCase());
   }
   return truthy(v);
 }

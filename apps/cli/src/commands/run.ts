@@ -1,0 +1,143 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { NoetlError } from '@noetl/common';
+import {
+  createEmbeddedRuntime, credentialsFromEnv, loadCredentialsFile, PlaybookRejectedError, type CredentialMap, type RunDocument,
+} from '@noetl/embedded';
+import { parseArgs, UsageError } from '../args';
+import { diagnosticJson, formatDiagnosticWithExcerpt } from '../diagnostics-format';
+import { colorizer, type CliIo } from '../io';
+import { buildPayload } from '../payload';
+import { ProgressPrinter, summaryTable } from '../progress';
+
+const RUN_OPTIONS = {
+  payload: { value: true },
+  set: { value: true, repeat: true },
+  credentials: { value: true },
+  json: {},
+  'events-out': { value: true },
+  workers: { value: true },
+  strict: {},
+  catalog: { value: true, repeat: true },
+  quiet: { short: 'q' },
+} as const;
+
+function positiveInt(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--${name} must be an integer between 1 and 1024, got '${v}'`);
+  return n;
+}
+
+/** Credentials: NOETL_CREDENTIALS first, then --credentials (file entries win). */
+export function loadRunCredentials(file: string | undefined, io: CliIo): CredentialMap {
+  try {
+    return { ...credentialsFromEnv(io.env, io.cwd), ...(file ? loadCredentialsFile(file, io.cwd) : {}) };
+  } catch (e) {
+    if (e instanceof NoetlError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** Short text of what a cancellation stopped, from the `execution.cancelled` event. */
+function cancelledText(doc: RunDocument): string {
+  const ev = [...doc.events].reverse().find((e) => e.event_type === 'execution.cancelled' && e.execution_id === doc.execution_id);
+  if (!ev || ev.event_type !== 'execution.cancelled') return '';
+  const stepByRun = new Map<string, string>();
+  for (const e of doc.events) if (e.event_type === 'step.scheduled' && e.step_run_id && e.step) stepByRun.set(e.step_run_id, e.step);
+  const runs = ev.payload.cancelled_step_runs.map((r) => stepByRun.get(r) ?? r);
+  const tokens = ev.payload.discarded_tokens.length;
+  const parts: string[] = [];
+  parts.push(runs.length ? `cancelled step run${runs.length > 1 ? 's' : ''}: ${runs.join(', ')}` : 'no step run was in flight');
+  if (tokens) parts.push(`${tokens} pending token${tokens > 1 ? 's' : ''} discarded`);
+  return parts.join('; ');
+}
+
+export async function runCommand(argv: string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv, RUN_OPTIONS);
+  if (args.positionals.length !== 1) throw new UsageError(args.positionals.length ? 'run takes exactly one FILE' : 'no FILE given');
+  const file = args.positionals[0];
+  const json = Boolean(args.flags.json);
+  const payload = buildPayload(args.options.payload, args.lists.set ?? [], io.cwd);
+  const credentials = loadRunCredentials(args.options.credentials, io);
+  const workers = positiveInt(args.options.workers, 'workers', 4);
+  const c = colorizer(io);
+
+  const rt = createEmbeddedRuntime({
+    credentials,
+    workers,
+    strict: Boolean(args.flags.strict),
+    catalogDirs: args.lists.catalog ?? [],
+    cwd: io.cwd,
+    env: io.env,
+    log: (line) => io.stderr.write(`${c.dim(line)}\n`),
+  });
+  let unregister: (() => void) | null = null;
+  try {
+    let executionId: string;
+    try {
+      executionId = await rt.submit(resolve(io.cwd, file), payload, { requestedBy: 'cli' });
+    } catch (e) {
+      if (!(e instanceof PlaybookRejectedError)) throw e;
+      if (json) {
+        io.stdout.write(`${JSON.stringify({ status: 'invalid', diagnostics: e.diagnostics.map((d) => diagnosticJson(d, file)) }, null, 2)}\n`);
+      } else {
+        let source: string | null = null;
+        try {
+          source = readFileSync(resolve(io.cwd, file), 'utf8');
+        } catch {
+          source = null;
+        }
+        for (const d of e.diagnostics) io.stderr.write(formatDiagnosticWithExcerpt(d, file, source));
+        io.stderr.write(`${file}: ${c.red('invalid')}, not run\n`);
+      }
+      return 2;
+    }
+
+    const progress = args.flags.quiet ? null : new ProgressPrinter(io, executionId);
+    const off = progress ? rt.subscribe((e) => progress.onEvent(e)) : () => undefined;
+    if (progress) {
+      // the events logged before we subscribed (execution.requested/started)
+      for (const e of rt.treeEvents(executionId)) progress.onEvent(e);
+      io.stderr.write(c.dim(`execution ${executionId}\n`));
+    }
+
+    let interrupts = 0;
+    unregister = io.onInterrupt(() => {
+      interrupts++;
+      if (interrupts === 1) {
+        io.stderr.write(c.yellow('\ninterrupt: cancelling the execution (Ctrl-C again to exit at once)\n'));
+        void rt.cancel(executionId, 'interrupted by the user (SIGINT)');
+      } else {
+        io.stderr.write(c.red('\ninterrupt: exiting without waiting for the cancellation\n'));
+        io.hardExit(130);
+      }
+    });
+
+    const outcome = await rt.waitForTerminal(executionId);
+    off();
+    progress?.finish();
+    const doc = await rt.document(executionId);
+
+    if (args.options['events-out']) {
+      const out = resolve(io.cwd, args.options['events-out']);
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, rt.treeEvents(executionId).map((e) => `${JSON.stringify(e)}\n`).join(''));
+      if (!json) io.stderr.write(c.dim(`events written to ${args.options['events-out']}\n`));
+    }
+    if (json) {
+      io.stdout.write(`${JSON.stringify(doc)}\n`);
+    } else {
+      io.stderr.write(summaryTable(doc, io));
+      if (outcome.status === 'cancelled') io.stderr.write(`${cancelledText(doc)}\n`);
+      if (outcome.status === 'completed' && outcome.result !== undefined && outcome.result !== null) {
+        const text = JSON.stringify(outcome.result);
+        io.stdout.write(`${text.length > 2000 ? `${text.slice(0, 1997)}...` : text}\n`);
+      }
+    }
+    return outcome.status === 'completed' ? 0 : 1;
+  } finally {
+    unregister?.();
+    await rt.close();
+  }
+}

@@ -1,0 +1,40 @@
+/** Where a command writes and what it reads from its process: injectable for tests. */
+export interface CliIo {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /**
+   * Registers a SIGINT handler for the duration of a command; returns the unregister function.
+   * Tests pass a fake that lets them trigger "Ctrl-C".
+   */
+  onInterrupt(handler: () => void): () => void;
+  /** leave the process at once (second Ctrl-C) */
+  hardExit(code: number): void;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    onInterrupt(handler) {
+      process.on('SIGINT', handler);
+      return () => process.off('SIGINT', handler);
+    },
+    hardExit(code) {
+      process.exit(code);
+    },
+  };
+}
+
+/** Colors only on a TTY and without NO_COLOR. */
+export function colorizer(
+  io: CliIo,
+  stream: { isTTY?: boolean } = io.stderr,
+): { red(s: string): string; green(s: string): string; yellow(s: string): string; dim(s: string): string; bold(s: string): string } {
+  const on = Boolean(stream.isTTY) && !io.env.NO_COLOR && io.env.TERM !== 'dumb';
+  const wrap = (a: number, b: number) => (s: string) => (on ? `\u001b[${a}m${s}\u001b[${b}m` : s);
+  return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+}

@@ -1,0 +1,238 @@
+/**
+ * Static graph analysis (runtime.md §8.3): arc edges, Reach, back-edges, forward upstreams,
+ * joins, unreachable steps, and per-step template references to other steps (T4.1).
+ * Also fills each Arc's `target_defined`, `back_edge` and `failure_aware` (R11.4).
+ */
+import { isPlainObject } from '@noetl/common';
+import type { GraphAnalysis, SetBlock, Step, Task } from './model';
+import type { TemplateAnalyzer } from './templates';
+import { isTemplate } from './templates';
+
+export function analyzeGraph(steps: Step[], entry: string, analyzer: TemplateAnalyzer): GraphAnalysis {
+  // first definition wins (duplicates are reported elsewhere)
+  const byName = new Map<string, number>();
+  const nodes: Step[] = [];
+  for (const s of steps) {
+    if (byName.has(s.name)) continue;
+    byName.set(s.name, nodes.length);
+    nodes.push(s);
+  }
+  const n = nodes.length;
+  const adj: number[][] = nodes.map(() => []);
+  const edges: GraphAnalysis['edges'] = [];
+  nodes.forEach((s, u) => {
+    for (const arc of s.next.arcs) {
+      const t = byName.get(arc.step);
+      arc.target_defined = t !== undefined;
+      if (t === undefined) continue;
+      if (!adj[u].includes(t)) adj[u].push(t);
+      edges.push({ from: s.name, to: arc.step, arc: arc.index, back_edge: false });
+    }
+  });
+
+  const names = nodes.map((s) => s.name);
+  const { reachOf, inReach } = computeReach(adj);
+  const reach = record<string[]>();
+  const forward = record<string[]>();
+  // nodes of one strongly connected component share one (frozen later) list
+  const lists = new Map<number, string[]>();
+  for (let s = 0; s < n; s++) {
+    const key = reachOf[s];
+    let list = lists.get(key.id);
+    if (!list) {
+      list = [];
+      for (let t = 0; t < n; t++) if (inReach(key.bits, t)) list.push(names[t]);
+      lists.set(key.id, list);
+    }
+    reach[names[s]] = list;
+    forward[names[s]] = [];
+  }
+  const reachBits = (s: number, t: number) => inReach(reachOf[s].bits, t);
+
+  for (const e of edges) {
+    const u = byName.get(e.from) as number;
+    const t = byName.get(e.to) as number;
+    e.back_edge = reachBits(t, u);
+    if (!e.back_edge && !forward[e.to].includes(e.from)) forward[e.to].push(e.from);
+  }
+  nodes.forEach((s) => {
+    const u = byName.get(s.name) as number;
+    for (const arc of s.next.arcs) {
+      const t = byName.get(arc.step);
+      arc.back_edge = t !== undefined && reachBits(t, u);
+    }
+  });
+  // duplicate step definitions keep their own arcs consistent too
+  for (const s of steps) {
+    for (const arc of s.next.arcs) arc.target_defined = byName.has(arc.step);
+  }
+
+  const joins = names.filter((name) => forward[name].length >= 2);
+  const entryIdx = byName.get(entry);
+  const unreachable = entryIdx === undefined
+    ? [...names]
+    : names.filter((_, i) => i !== entryIdx && !reachBits(entryIdx, i));
+
+  const stepRefs = record<{ steps: string[]; dynamic: boolean }>();
+  for (const s of steps) {
+    const refs = stepReferences(s, byName, analyzer);
+    if (!(s.name in stepRefs)) stepRefs[s.name] = refs;
+    for (const arc of s.next.arcs) {
+      arc.failure_aware = typeof arc.when === 'string' && analyzer.facts(arc.when, !isTemplate(arc.when)).roots.includes('event');
+    }
+  }
+  return { entry, edges, reach, forward_upstreams: forward, joins, step_refs: stepRefs, unreachable };
+}
+
+/**
+ * Reach sets through the condensation of the graph (Tarjan's SCCs, iterative): every node of a
+ * component has the same Reach, computed once as a bitset from its successor components.
+ */
+function computeReach(adj: number[][]): {
+  reachOf: Array<{ id: number; bits: Uint32Array }>;
+  inReach: (bits: Uint32Array, t: number) => boolean;
+} {
+  const n = adj.length;
+  const words = (n + 31) >>> 5;
+  const comp = new Int32Array(n).fill(-1);
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack: number[] = [];
+  const members: number[][] = [];
+  let counter = 0;
+  for (let root = 0; root < n; root++) {
+    if (index[root] !== -1) continue;
+    const work: Array<[number, number]> = [[root, 0]];
+    index[root] = low[root] = counter++;
+    stack.push(root);
+    onStack[root] = 1;
+    while (work.length > 0) {
+      const frame = work[work.length - 1];
+      const [v, i] = frame;
+      if (i < adj[v].length) {
+        frame[1] = i + 1;
+        const w = adj[v][i];
+        if (index[w] === -1) {
+          index[w] = low[w] = counter++;
+          stack.push(w);
+          onStack[w] = 1;
+          work.push([w, 0]);
+        } else if (onStack[w]) {
+          low[v] = Math.min(low[v], index[w]);
+        }
+        continue;
+      }
+      work.pop();
+      if (work.length > 0) {
+        const parent = work[work.length - 1][0];
+        low[parent] = Math.min(low[parent], low[v]);
+      }
+      if (low[v] === index[v]) {
+        const c = members.length;
+        const ms: number[] = [];
+        let w: number;
+        do {
+          w = stack.pop() as number;
+          onStack[w] = 0;
+          comp[w] = c;
+          ms.push(w);
+        } while (w !== v);
+        members.push(ms);
+      }
+    }
+  }
+  // Tarjan emits components in reverse topological order: successors come first
+  const bits: Uint32Array[] = [];
+  for (let c = 0; c < members.length; c++) {
+    const b = new Uint32Array(words);
+    let cyclic = false;
+    const merged = new Set<number>();
+    for (const v of members[c]) {
+      for (const w of adj[v]) {
+        const d = comp[w];
+        if (d === c) {
+          cyclic = true;
+        } else if (!merged.has(d)) {
+          merged.add(d);
+          const db = bits[d];
+          for (let k = 0; k < words; k++) b[k] |= db[k];
+          for (const m of members[d]) b[m >>> 5] |= 1 << (m & 31);
+        }
+      }
+    }
+    // an edge inside the component (or a self-loop): every member reaches every member
+    if (cyclic) for (const m of members[c]) b[m >>> 5] |= 1 << (m & 31);
+    bits.push(b);
+  }
+  return {
+    reachOf: Array.from({ length: n }, (_, v) => ({ id: comp[v], bits: bits[comp[v]] })),
+    inReach: (b, t) => (b[t >>> 5] & (1 << (t & 31))) !== 0,
+  };
+}
+
+function record<T>(): Record<string, T> {
+  return {};
+}
+
+/** Step names referenced by every template of a step (scheduler and worker side). */
+function stepReferences(step: Step, byName: Map<string, number>, analyzer: TemplateAnalyzer): { steps: string[]; dynamic: boolean } {
+  const found = new Set<string>();
+  let dynamic = false;
+  const visit = (text: string, expr: boolean) => {
+    for (const ref of analyzer.facts(text, expr).references) {
+      if (ref.root === 'steps') {
+        const target = ref.path[0];
+        if (target === undefined) dynamic = true;
+        else if (byName.has(target)) found.add(target);
+      } else if (byName.has(ref.root)) {
+        found.add(ref.root);
+      }
+    }
+  };
+  const values = (v: unknown) => forEachString(v, (s) => visit(s, false));
+  const cond = (w: unknown) => {
+    if (typeof w === 'string') visit(w, !isTemplate(w));
+  };
+  const sets = (b: SetBlock | undefined) => b?.forEach((e) => values(e.value));
+  const task = (t: Task) => {
+    values(t.input);
+    values(t.auth);
+    values(t.spec);
+    values(t.fields);
+    sets(t.set);
+    for (const r of t.policy?.rules ?? []) {
+      cond(r.when);
+      sets(r.then.set);
+      values([r.then.attempts, r.then.delay, r.then.max_delay]);
+    }
+    if (t.workbook) task(t.workbook.task);
+  };
+  for (const r of step.admit?.rules ?? []) cond(r.when);
+  if (step.loop) {
+    values(step.loop.in);
+    values(step.loop.max_in_flight);
+    values(step.loop.spec);
+  }
+  values(step.input);
+  values(step.spec);
+  step.tasks.forEach(task);
+  sets(step.set);
+  for (const arc of step.next.arcs) {
+    cond(arc.when);
+    sets(arc.set);
+    values(arc.args);
+  }
+  const order = [...found].sort((a, b) => (byName.get(a) as number) - (byName.get(b) as number));
+  return { steps: order, dynamic };
+}
+
+function forEachString(v: unknown, fn: (s: string) => void): void {
+  if (typeof v === 'string') {
+    if (isTemplate(v)) fn(v);
+  } else if (Array.isArray(v)) {
+    for (const x of v) forEachString(x, fn);
+  } else if (isPlainObject(v)) {
+    for (const x of Object.values(v)) forEachString(x, fn);
+  }
+}

@@ -1,0 +1,381 @@
+/**
+ * YAML text -> plain JSON value plus a path-addressed index of source positions (dsl R2.1, R17.1).
+ *
+ * YAML 1.2 core schema; duplicate keys, multiple documents, unknown tags and non-JSON scalars are
+ * errors. Hostile input is bounded before the `yaml` composer (which recurses) ever sees it:
+ * byte size, bracket nesting (cheap pre-scan), CST nesting (iterative walk), and the number of
+ * nodes produced by alias expansion ("billion laughs").
+ */
+import { Composer, LineCounter, Parser, isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
+import type { CST, Document, Node as YNode, Pair } from 'yaml';
+import { pathIndex, pathKey } from './paths';
+
+export interface NodePos {
+  line: number;
+  column: number;
+  /** position of the mapping key, when the node is the value of a mapping entry */
+  keyLine?: number;
+  keyColumn?: number;
+  parent?: string;
+}
+
+/** Positions of every node of the converted value, addressed by path (`workflow[2].tool`). */
+export class SourceIndex {
+  private readonly byPath = new Map<string, NodePos>();
+
+  set(path: string, pos: NodePos): void {
+    this.byPath.set(path, pos);
+  }
+
+  get(path: string): NodePos | undefined {
+    return this.byPath.get(path);
+  }
+
+  /** The node's own position, else the nearest recorded ancestor's, else 1:1. */
+  locate(path: string, atKey = false): { line: number; column: number } {
+    let p: string | undefined = path;
+    let first = true;
+    while (p !== undefined) {
+      const pos = this.byPath.get(p);
+      if (pos) {
+        if (first && atKey && pos.keyLine !== undefined) return { line: pos.keyLine, column: pos.keyColumn ?? 1 };
+        return { line: pos.line, column: pos.column };
+      }
+      first = false;
+      p = parentOf(p);
+    }
+    return { line: 1, column: 1 };
+  }
+}
+
+function parentOf(path: string): string | undefined {
+  if (path === '') return undefined;
+  if (path.endsWith(']')) {
+    const quoted = path.endsWith('"]') ? path.lastIndexOf('["') : -1;
+    const i = quoted >= 0 ? quoted : path.lastIndexOf('[');
+    return i <= 0 ? '' : path.slice(0, i);
+  }
+  const dot = path.lastIndexOf('.');
+  const br = path.lastIndexOf(']');
+  if (dot > br) return path.slice(0, dot);
+  return br >= 0 ? path.slice(0, br + 1) : '';
+}
+
+export interface YamlIssue {
+  message: string;
+  line: number;
+  column: number;
+  path: string;
+}
+
+export interface ParsedSource {
+  /** the document as plain JSON data; undefined when the text could not be parsed at all */
+  value: unknown;
+  index: SourceIndex;
+  issues: YamlIssue[];
+}
+
+export interface ParseLimits {
+  maxBytes: number;
+  maxDepth: number;
+  maxAliasNodes: number;
+}
+
+export const DEFAULT_LIMITS: ParseLimits = { maxBytes: 5 * 1024 * 1024, maxDepth: 128, maxAliasNodes: 100_000 };
+
+/** Flow-bracket depth that stops the pre-scan (the CST parser is iterative but slow on deep flows). */
+const MAX_PRESCAN_BRACKET_DEPTH = 1000;
+
+export function parseYamlSource(text: string, limits: ParseLimits = DEFAULT_LIMITS): ParsedSource {
+  const index = new SourceIndex();
+  const fail = (message: string, line = 1, column = 1): ParsedSource => ({
+    value: undefined,
+    index,
+    issues: [{ message, line, column, path: '' }],
+  });
+
+  if (typeof text !== 'string') return fail('input is not text');
+  if (text.length > limits.maxBytes || (text.length * 3 > limits.maxBytes && Buffer.byteLength(text, 'utf8') > limits.maxBytes)) {
+    return fail(`playbook too large: more than ${limits.maxBytes} bytes`);
+  }
+  const deepAt = prescanBrackets(text, MAX_PRESCAN_BRACKET_DEPTH);
+  const lc = new LineCounter();
+  const pos = (offset: number) => lc.linePos(Math.max(0, Math.min(offset, text.length)));
+  if (deepAt >= 0) {
+    for (let i = 0; i < deepAt; i++) if (text.charCodeAt(i) === 10) lc.addNewLine(i + 1);
+    const p = pos(deepAt);
+    return fail(`nesting too deep: more than ${MAX_PRESCAN_BRACKET_DEPTH} open brackets`, p.line, p.col);
+  }
+
+  const tokens = Array.from(new Parser(lc.addNewLine).parse(text));
+  const deep = cstTooDeep(tokens, limits.maxDepth);
+  if (deep) {
+    const p = pos(deep.offset);
+    return fail(`nesting too deep: more than ${limits.maxDepth} levels`, p.line, p.col);
+  }
+
+  const composer = new Composer({
+    version: '1.2', schema: 'core', merge: true, uniqueKeys: false, prettyErrors: false, strict: true,
+  });
+  const docs = Array.from(composer.compose(tokens, true, text.length));
+  const issues: YamlIssue[] = [];
+  const report = (message: string, offset: number, path = '') => {
+    const p = pos(offset);
+    issues.push({ message, line: p.line, column: p.col, path });
+  };
+
+  if (docs.length === 0) return { value: null, index, issues: [] };
+  if (docs.length > 1) {
+    report('more than one YAML document: a playbook file holds exactly one', docs[1].range[0]);
+  }
+  const doc = docs[0];
+  for (const e of [...doc.errors, ...doc.warnings]) report(cleanYamlMessage(e.message), e.pos[0]);
+  if (issues.length > 0) return { value: undefined, index, issues };
+  if (doc.contents === null || doc.contents === undefined) return { value: null, index, issues: [] };
+
+  const conv = new Converter(doc, index, limits, pos, (message, offset, path) => report(message, offset, path));
+  const value = conv.convertRoot(doc.contents as YNode);
+  return { value: issues.length > 0 ? undefined : value, index, issues };
+}
+
+function cleanYamlMessage(message: string): string {
+  const first = message.split('\n')[0];
+  return first.replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+
+/** Index of the first bracket that exceeds `max` open `[`/`{` (quotes ignored: a cheap over-estimate), or -1. */
+function prescanBrackets(text: string, max: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 91 || c === 123) {
+      if (++depth > max) return i;
+    } else if ((c === 93 || c === 125) && depth > 0) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/** Iterative walk of the CST: the first collection nested deeper than `max`, if any. */
+function cstTooDeep(tokens: CST.Token[], max: number): { offset: number } | undefined {
+  const stack: Array<[CST.Token | null | undefined, number]> = tokens.map((t) => [t, 0]);
+  while (stack.length > 0) {
+    const [tok, depth] = stack.pop() as [CST.Token | null | undefined, number];
+    if (!tok) continue;
+    switch (tok.type) {
+      case 'document':
+        stack.push([tok.value, depth]);
+        break;
+      case 'block-map':
+      case 'block-seq':
+      case 'flow-collection': {
+        if (depth + 1 > max) return { offset: tok.offset };
+        for (const it of tok.items as CST.CollectionItem[]) {
+          stack.push([it.key, depth + 1], [it.value, depth + 1]);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return undefined;
+}
+
+type Report = (message: string, offset: number, path: string) => void;
+type LinePos = (offset: number) => { line: number; col: number };
+
+/** yaml AST -> plain JSON, recording positions; aliases and `<<` merges expanded within a node budget. */
+class Converter {
+  private aliasBudget: number;
+  private budgetExceeded = false;
+  private readonly sizes = new WeakMap<object, number>();
+
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly index: SourceIndex,
+    private readonly limits: ParseLimits,
+    private readonly linePos: LinePos,
+    private readonly report: Report,
+  ) {
+    this.aliasBudget = limits.maxAliasNodes;
+  }
+
+  convertRoot(node: YNode): unknown {
+    this.record('', this.offsetOf(node), undefined, undefined);
+    return this.convert(node, '', 0);
+  }
+
+  private offsetOf(node: unknown): number {
+    const r = (node as { range?: [number, number, number] } | null)?.range;
+    return r ? r[0] : 0;
+  }
+
+  private record(path: string, offset: number, keyOffset: number | undefined, parent: string | undefined): void {
+    const v = this.linePos(offset);
+    const pos: NodePos = { line: v.line, column: v.col, parent };
+    if (keyOffset !== undefined) {
+      const k = this.linePos(keyOffset);
+      pos.keyLine = k.line;
+      pos.keyColumn = k.col;
+    }
+    this.index.set(path, pos);
+  }
+
+  private convert(node: unknown, path: string, depth: number): unknown {
+    if (depth > this.limits.maxDepth) {
+      this.report(`nesting too deep: more than ${this.limits.maxDepth} levels`, this.offsetOf(node), path);
+      return null;
+    }
+    if (node === null || node === undefined) return null;
+    if (isScalar(node)) return this.scalar(node.value, node, path);
+    if (isAlias(node)) {
+      const target = this.resolve(node, path);
+      return target === undefined ? null : this.convert(target, path, depth + 1);
+    }
+    if (isMap(node)) {
+      const out: Record<string, unknown> = {};
+      const explicit = new Set<string>();
+      const merges: Pair[] = [];
+      for (const pair of node.items as Pair[]) {
+        if (isMergeKey(pair)) {
+          merges.push(pair);
+          continue;
+        }
+        const key = this.keyOf(pair, path);
+        if (key === undefined) continue;
+        if (explicit.has(key)) {
+          this.report(`duplicate mapping key \`${key}\``, this.offsetOf(pair.key), pathKey(path, key));
+          continue;
+        }
+        explicit.add(key);
+        this.entry(out, key, pair, path, depth);
+      }
+      for (const m of merges) this.merge(m, out, path, depth);
+      return out;
+    }
+    if (isSeq(node)) {
+      const out: unknown[] = [];
+      node.items.forEach((item, i) => {
+        const p = pathIndex(path, i);
+        if (isPair(item)) {
+          // `[a: 1]` — a single-pair mapping inside a flow sequence
+          this.record(p, this.offsetOf(item.key ?? item.value), undefined, path);
+          const m: Record<string, unknown> = {};
+          const key = this.keyOf(item as Pair, p);
+          if (key !== undefined) this.entry(m, key, item as Pair, p, depth + 1);
+          out.push(m);
+        } else {
+          this.record(p, this.offsetOf(item), undefined, path);
+          out.push(this.convert(item, p, depth + 1));
+        }
+      });
+      return out;
+    }
+    this.report('unsupported YAML node', this.offsetOf(node), path);
+    return null;
+  }
+
+  private keyOf(pair: Pair, path: string): string | undefined {
+    const k = pair.key;
+    if (k !== null && k !== undefined && !isScalar(k)) {
+      this.report('mapping keys must be scalars', this.offsetOf(k), path);
+      return undefined;
+    }
+    const raw = isScalar(k) ? k.value : null;
+    const key = raw === null || raw === undefined ? '' : String(raw);
+    if (key === '__proto__') {
+      this.report('mapping key `__proto__` is not allowed', this.offsetOf(k), path);
+      return undefined;
+    }
+    return key;
+  }
+
+  private entry(out: Record<string, unknown>, key: string, pair: Pair, path: string, depth: number): void {
+    const p = pathKey(path, key);
+    const keyOff = this.offsetOf(pair.key);
+    this.record(p, pair.value ? this.offsetOf(pair.value) : keyOff, keyOff, path);
+    out[key] = this.convert(pair.value, p, depth + 1);
+  }
+
+  /** `<<: *anchor` / `<<: [*a, *b]` — keys already present win; earlier sources win over later ones. */
+  private merge(pair: Pair, out: Record<string, unknown>, path: string, depth: number): void {
+    if (depth > this.limits.maxDepth) return;
+    const src = isAlias(pair.value) ? this.resolve(pair.value, path) : pair.value;
+    if (src === undefined) return;
+    const sources = isSeq(src) ? src.items : [src];
+    for (const s0 of sources) {
+      const s = isAlias(s0) ? this.resolve(s0, path) : s0;
+      if (s === undefined) return;
+      if (!isMap(s)) {
+        this.report('merge (<<) sources must be mappings', this.offsetOf(s ?? pair.key), path);
+        return;
+      }
+      const nested: Pair[] = [];
+      for (const sp of s.items as Pair[]) {
+        if (isMergeKey(sp)) {
+          nested.push(sp);
+          continue;
+        }
+        const key = this.keyOf(sp, path);
+        if (key === undefined || Object.prototype.hasOwnProperty.call(out, key)) continue;
+        this.entry(out, key, sp, path, depth);
+      }
+      for (const n of nested) this.merge(n, out, path, depth + 1);
+    }
+  }
+
+  private resolve(alias: unknown, path: string): unknown {
+    const target = (alias as { resolve(doc: Document): unknown }).resolve(this.doc);
+    if (!target) {
+      this.report(`unresolved alias ${String((alias as { source?: string }).source ?? '')}`, this.offsetOf(alias), path);
+      return undefined;
+    }
+    if (this.budgetExceeded) return undefined;
+    this.aliasBudget -= this.sizeOf(target, 0);
+    if (this.aliasBudget < 0) {
+      this.budgetExceeded = true;
+      this.report(`alias expansion too large: more than ${this.limits.maxAliasNodes} nodes (nested aliases?)`, this.offsetOf(alias), path);
+      return undefined;
+    }
+    return target;
+  }
+
+  private scalar(value: unknown, node: unknown, path: string): unknown {
+    if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+    if (typeof value === 'number') {
+      if (Number.isFinite(value)) return value;
+      this.report(`number ${String(value)} is not representable in JSON`, this.offsetOf(node), path);
+      return null;
+    }
+    if (typeof value === 'symbol') return '<<';
+    this.report(`unsupported scalar of type ${typeof value}`, this.offsetOf(node), path);
+    return null;
+  }
+
+  /** Node count of a subtree (aliases counted through), memoized; stops early past the budget. */
+  private sizeOf(node: unknown, guard: number): number {
+    if (node === null || typeof node !== 'object') return 1;
+    const cached = this.sizes.get(node);
+    if (cached !== undefined) return cached;
+    if (guard > this.limits.maxDepth) return this.limits.maxAliasNodes + 1;
+    let n = 1;
+    if (isAlias(node)) {
+      const t = node.resolve(this.doc);
+      n = t ? this.sizeOf(t, guard + 1) : 1;
+    } else if (isMap(node) || isSeq(node)) {
+      for (const it of node.items as unknown[]) {
+        if (isPair(it)) n += this.sizeOf(it.key, guard + 1) + this.sizeOf(it.value, guard + 1);
+        else n += this.sizeOf(it, guard + 1);
+        if (n > this.limits.maxAliasNodes) break;
+      }
+    }
+    this.sizes.set(node, n);
+    return n;
+  }
+}
+
+function isMergeKey(pair: Pair): boolean {
+  return isScalar(pair.key) && typeof pair.key.value === 'symbol';
+}

@@ -1,0 +1,183 @@
+// Benchmark for @noetl/dsl: loadPlaybook (parse + normalize + validate + templates + graph +
+// digest + freeze) on a generated 2,000-step playbook, next to plain `yaml.parse` of the same
+// text in the same run. Run: npx tsx tools/bench/dsl.bench.ts [steps]
+// Target (issue): well under one second for 2,000 steps.
+
+
+
+const STEPS = Number(process.argv[2] ?? 2000);
+const LANE = 50; // steps per lane
+
+/**
+ * A wide playbook: `start` fans out (inclusive) to lanes of LANE steps that all join at `end`.
+ * Each lane mixes the three tool shapes, task policies (retry/jump/break), parallel and
+ * sequential loops, admission rules, step/arc `set`, arc `args`, exclusive branches and a
+ * pagination back-edge.
+ */
+function mixedPlaybook(steps: number): string {
+  const lanes = Math.max(1, Math.floor((steps - 2) / LANE));
+  const out: string[] = [
+    'apiVersion: noetl.io/v2',
+    'kind: Playbook',
+    'metadata:',
+    '  name: bench_mixed',
+    '  path: bench/mixed',
+    'keychain:',
+    '  - { name: api, kind: bearer, token: "{{ workload.token }}" }',
+    'executor:',
+    '  spec:',
+    '    pool: default',
+    '    policy: { limits: { loop_max_in_flight: 8 } }',
+    'workload:',
+    '  api: https://api.example.org',
+    '  token: t0k',
+    '  items: [1, 2, 3, 4]',
+    'workflow:',
+    '  - step: start',
+    '    next:',
+    '      spec: { mode: inclusive }',
+    '      arcs:',
+  ];
+  for (let l = 0; l < lanes; l++) out.push(`        - { step: l${l}_s0, args: { lane: ${l} } }`);
+  for (let l = 0; l < lanes; l++) {
+    for (let i = 0; i < LANE; i++) {
+      const name = `l${l}_s${i}`;
+      const next = i + 1 < LANE ? `l${l}_s${i + 1}` : 'end';
+      out.push(`  - step: ${name}`);
+      switch (i % 5) {
+        case 0: // shape A http with a retry policy
+          out.push(
+            '    tool:',
+            '      kind: http',
+            '      url: "{{ api }}/lanes/{{ args.lane | default(0) }}/items"',
+            '      headers: { Authorization: "Bearer {{ keychain.api.token }}" }',
+            '      params: { page: "{{ ctx.page | default(1) }}" }',
+            '      spec:',
+            '        timeout: 10',
+            '        policy:',
+            '          rules:',
+            "            - when: \"{{ output.status == 'error' and output.error.retryable }}\"",
+            '              then: { do: retry, attempts: 3, backoff: exponential, delay: 0.5 }',
+            "            - when: \"{{ output.status == 'error' }}\"",
+            '              then: { do: fail }',
+            '            - else:',
+            '                then: { do: continue, set: { ctx.last_status: "{{ output.data.status_code }}" } }',
+          );
+          break;
+        case 1: // shape B pipeline with jump/break and task set
+          out.push(
+            '    tool:',
+            '      - name: init',
+            '        kind: noop',
+            '        spec: { policy: { rules: [ { else: { then: { do: continue, set: { iter.page: 1 } } } } ] } }',
+            '      - name: fetch',
+            '        kind: python',
+            '        input: { page: "{{ iter.page }}", prev: "{{ _prev }}" }',
+            '        code: |',
+            '          result = {"page": page, "more": page < 3}',
+            '        set: { fetched: "{{ output }}" }',
+            '      - name: paginate',
+            '        kind: noop',
+            '        spec:',
+            '          policy:',
+            '            rules:',
+            '              - when: "{{ fetch.more }}"',
+            '                then: { do: jump, to: fetch, set: { iter.page: "{{ iter.page + 1 }}" } }',
+            '              - else: { then: { do: break } }',
+          );
+          break;
+        case 2: // parallel loop over a literal + shape C
+          out.push(
+            '    loop:',
+            '      in: "{{ workload.items }}"',
+            '      iterator: item',
+            '      spec: { mode: parallel, max_in_flight: 4 }',
+            '    tool:',
+            '      - kind: postgres',
+            '        auth: "{{ db_auth | default(\'pg\') }}"',
+            "        command: \"INSERT INTO t VALUES ({{ iter.item | int }}, '{{ execution_id }}')\"",
+            '      - kind: noop',
+            '        result: { n: "{{ iter.item * 2 }}" }',
+          );
+          break;
+        case 3: // admission + step set + sequential loop
+          out.push(
+            '    spec:',
+            '      policy:',
+            '        admit:',
+            '          rules:',
+            '            - when: "{{ args.lane | default(0) >= 0 }}"',
+            '              then: { allow: true }',
+            '            - else: { then: { allow: false } }',
+            '    loop: { in: [a, b], iterator: letter }',
+            '    tool: { kind: noop, result: "{{ letter }}-{{ iter.index }}" }',
+            '    set:',
+            `      ctx.${name}_done: true`,
+          );
+          break;
+        default: // routing-only step with an exclusive branch and a pagination back-edge
+          break;
+      }
+      if (i % 5 === 4 && i > 4) {
+        out.push(
+          '    next:',
+          '      spec: { mode: exclusive }',
+          '      arcs:',
+          `        - { step: l${l}_s${i - 3}, when: "{{ ctx.page | default(1) < 1 }}", set: { ctx.page: "{{ ctx.page | default(1) + 1 }}" } }`,
+          `        - { step: ${next}, args: { lane: "{{ args.lane }}" } }`,
+        );
+      } else {
+        out.push('    next:', '      arcs:', `        - { step: ${next}, when: "{{ event.name != 'step.failed' }}" }`);
+      }
+    }
+  }
+  out.push('  - step: end', '    tool: { kind: noop, result: { done: true } }');
+  return `${out.join('\n')}\n`;
+}
+
+/** Worst case for the O(n^2) Reach lists: one long chain closed into a cycle. */
+function chainPlaybook(steps: number): string {
+  const out = ['apiVersion: noetl.io/v2', 'kind: Playbook', 'metadata: { name: bench_chain }', 'workflow:'];
+  for (let i = 0; i < steps; i++) {
+    out.push(`  - step: ${i === 0 ? 'start' : `s${i}`}`, '    tool: { kind: noop }', '    next:', '      arcs:', `        - step: ${i + 1 < steps ? `s${i + 1}` : 'start'}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function time(fn: () => void, runs: number): number {
+  fn(); // warm-up
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(ts);
+}
+
+function bench(title: string, text: string, runs = 7): void {
+  const r = loadPlaybook(text);
+  if (!r.ok || !r.playbook) {
+    throw new Error(`bench playbook invalid:\n${r.diagnostics.slice(0, 5).map((d) => `${d.code}@${d.line} ${d.message}`).join('\n')}`);
+  }
+  const pb = r.playbook;
+  const reach = Object.values(pb.graph.reach).reduce((n, l) => n + l.length, 0);
+  const yamlMs = time(() => parse(text), runs);
+  const loadMs = time(() => loadPlaybook(text), runs);
+  console.log(`\n${title}`);
+  console.log(`  ${pb.steps.length} steps, ${pb.steps.reduce((n, s) => n + s.tasks.length, 0)} tasks, ${pb.graph.edges.length} edges, ` +
+    `${pb.graph.joins.length} joins, ${reach} Reach entries, ${(text.length / 1024).toFixed(0)} KiB, ${r.diagnostics.length} warnings`);
+  console.log(`  yaml.parse (baseline)   median ${yamlMs.toFixed(1).padStart(8)} ms`);
+  console.log(`  loadPlaybook            median ${loadMs.toFixed(1).padStart(8)} ms   ratio load/yaml.parse = ${(loadMs / yamlMs).toFixed(2)}x` +
+    `   ${loadMs < 1000 ? 'OK (< 1 s)' : 'SLOW (>= 1 s)'}`);
+}
+
+
+
+
+require("fs").writeFileSync("/tmp/mixed.yaml", mixedPlaybook(2000));

@@ -1,0 +1,272 @@
+/**
+ * The in-memory message bus of embedded mode, with the mesh's message semantics (runtime.md §1.1):
+ * a work queue (at-least-once, explicit ack, redelivery on ack-wait expiry or nak, max-deliver
+ * with an advisory callback, message-id dedupe) and a control broadcast channel with durable
+ * cancel flags (the `noetl_control` KV of the mesh).
+ */
+
+/** One delivery of a queued message. `deliveryCount` is the command's lease epoch (T2.3). */
+export interface Delivery<T> {
+  readonly id: string;
+  readonly data: T;
+  /** 1 for the first delivery, +1 for every redelivery */
+  readonly deliveryCount: number;
+  /** done: remove the message (work-queue retention). Ignored on a stale delivery. */
+  ack(): void;
+  /** redeliver after `delayMs` (counts toward max-deliver) */
+  nak(delayMs?: number): void;
+  /** still working: restart the ack-wait clock (in-progress ack, T9.1) */
+  inProgress(): void;
+  /** drop without redelivery and without the max-deliver advisory */
+  term(): void;
+}
+
+/** Reported once when a message's last allowed delivery expired or was nakked (T8.14). */
+export interface MaxDeliverAdvisory<T> {
+  id: string;
+  data: T;
+  deliveries: number;
+}
+
+export interface WorkQueueOptions<T> {
+  /** redeliver when a delivery is neither acked nor in-progress-acked for this long (default 60 s) */
+  ackWaitMs?: number;
+  /** deliveries before the message is dropped with an advisory (default 3) */
+  maxDeliver?: number;
+  onMaxDeliver?: (advisory: MaxDeliverAdvisory<T>) => void;
+  /** a second publish with the same id within this window is dropped (default 2 min) */
+  duplicateWindowMs?: number;
+  /** clock for the duplicate window (tests) */
+  now?: () => number;
+}
+
+interface Entry<T> {
+  id: string;
+  data: T;
+  deliveries: number;
+  /** ready for delivery not before this time (nak delay) */
+  notBefore: number;
+  ackTimer: NodeJS.Timeout | null;
+  delayTimer: NodeJS.Timeout | null;
+  state: 'ready' | 'delayed' | 'delivered' | 'done';
+}
+
+interface Waiter<T> {
+  resolve(d: Delivery<T> | null): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** A work queue with JetStream work-queue-consumer semantics. */
+export class WorkQueue<T> {
+  private readonly ackWaitMs: number;
+  private readonly maxDeliver: number;
+  private readonly duplicateWindowMs: number;
+  private readonly now: () => number;
+  private readonly ready: Entry<T>[] = [];
+  private readonly live = new Map<string, Entry<T>>();
+  private readonly seen = new Map<string, number>();
+  private readonly waiters: Waiter<T>[] = [];
+  private closed = false;
+
+  constructor(private readonly opts: WorkQueueOptions<T> = {}) {
+    this.ackWaitMs = opts.ackWaitMs ?? 60_000;
+    this.maxDeliver = opts.maxDeliver ?? 3;
+    this.duplicateWindowMs = opts.duplicateWindowMs ?? 120_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Enqueues a message. Returns false (and drops it) when `id` was published within the duplicate window. */
+  publish(id: string, data: T): boolean {
+    if (this.closed) return false;
+    const t = this.now();
+    this.pruneSeen(t);
+    if (this.seen.has(id)) return false;
+    this.seen.set(id, t);
+    const e: Entry<T> = { id, data, deliveries: 0, notBefore: 0, ackTimer: null, delayTimer: null, state: 'ready' };
+    this.live.set(id, e);
+    this.ready.push(e);
+    this.pump();
+    return true;
+  }
+
+  /**
+   * The next delivery (FIFO). Waits while the queue is empty; resolves null when the queue is
+   * closed or `signal` aborts.
+   */
+  next(signal?: AbortSignal): Promise<Delivery<T> | null> {
+    if (this.closed || signal?.aborted) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const w: Waiter<T> = { resolve, signal };
+      if (signal) {
+        w.onAbort = () => {
+          const i = this.waiters.indexOf(w);
+          if (i >= 0) this.waiters.splice(i, 1);
+          resolve(null);
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.waiters.push(w);
+      this.pump();
+    });
+  }
+
+  /** Messages not yet acked/terminated (ready, delayed or delivered). */
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Messages currently delivered and awaiting ack. */
+  get inFlight(): number {
+    let n = 0;
+    for (const e of this.live.values()) if (e.state === 'delivered') n++;
+    return n;
+  }
+
+  /** Stops deliveries and timers; pending `next()` calls resolve null. Unacked messages are dropped. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const e of this.live.values()) this.clearTimers(e);
+    this.live.clear();
+    this.ready.length = 0;
+    for (const w of this.waiters.splice(0)) {
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      w.resolve(null);
+    }
+  }
+
+  private pump(): void {
+    while (!this.closed && this.waiters.length > 0 && this.ready.length > 0) {
+      const e = this.ready.shift() as Entry<T>;
+      if (e.state !== 'ready') continue;
+      const w = this.waiters.shift() as Waiter<T>;
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      w.resolve(this.deliver(e));
+    }
+  }
+
+  private deliver(e: Entry<T>): Delivery<T> {
+    e.deliveries += 1;
+    e.state = 'delivered';
+    const epoch = e.deliveries;
+    this.armAckTimer(e);
+    const current = (): boolean => e.state === 'delivered' && e.deliveries === epoch && this.live.get(e.id) === e;
+    return {
+      id: e.id,
+      data: e.data,
+      deliveryCount: epoch,
+      ack: () => {
+        if (!current()) return;
+        this.finish(e);
+      },
+      nak: (delayMs = 0) => {
+        if (!current()) return;
+        this.redeliverOrGiveUp(e, delayMs);
+      },
+      inProgress: () => {
+        if (!current()) return;
+        this.armAckTimer(e);
+      },
+      term: () => {
+        if (!current()) return;
+        this.finish(e);
+      },
+    };
+  }
+
+  private armAckTimer(e: Entry<T>): void {
+    if (e.ackTimer) clearTimeout(e.ackTimer);
+    e.ackTimer = setTimeout(() => {
+      e.ackTimer = null;
+      if (e.state === 'delivered') this.redeliverOrGiveUp(e, 0);
+    }, this.ackWaitMs);
+  }
+
+  private redeliverOrGiveUp(e: Entry<T>, delayMs: number): void {
+    this.clearTimers(e);
+    if (e.deliveries >= this.maxDeliver) {
+      this.finish(e);
+      this.opts.onMaxDeliver?.({ id: e.id, data: e.data, deliveries: e.deliveries });
+      return;
+    }
+    if (delayMs > 0) {
+      e.state = 'delayed';
+      e.notBefore = this.now() + delayMs;
+      e.delayTimer = setTimeout(() => {
+        e.delayTimer = null;
+        if (e.state !== 'delayed') return;
+        e.state = 'ready';
+        this.ready.push(e);
+        this.pump();
+      }, delayMs);
+    } else {
+      e.state = 'ready';
+      this.ready.push(e);
+      this.pump();
+    }
+  }
+
+  private finish(e: Entry<T>): void {
+    this.clearTimers(e);
+    e.state = 'done';
+    this.live.delete(e.id);
+  }
+
+  private clearTimers(e: Entry<T>): void {
+    if (e.ackTimer) clearTimeout(e.ackTimer);
+    if (e.delayTimer) clearTimeout(e.delayTimer);
+    e.ackTimer = null;
+    e.delayTimer = null;
+  }
+
+  private pruneSeen(t: number): void {
+    for (const [id, at] of this.seen) {
+      if (t - at < this.duplicateWindowMs) break; // insertion order = time order
+      this.seen.delete(id);
+    }
+  }
+}
+
+/**
+ * Control channel: broadcast of control messages (core subject `noetl.ctl.cancel.<id>`) plus
+ * durable cancel flags (KV `cancel.<execution_id>`), so a worker that picks a command up after the
+ * broadcast still sees the cancellation (runtime.md §9.1, §11).
+ */
+export class ControlChannel<M extends { type: string; execution_id: string }> {
+  private readonly subscribers = new Set<(m: M) => void>();
+  private readonly flags = new Map<string, M>();
+
+  /** Delivers `m` to every current subscriber (synchronously, in subscription order). */
+  publish(m: M): void {
+    for (const s of [...this.subscribers]) {
+      try {
+        s(m);
+      } catch {
+        // a failing subscriber must not stop the broadcast
+      }
+    }
+  }
+
+  subscribe(fn: (m: M) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  /** Sets the durable flag for an execution (first message wins). */
+  setFlag(m: M): void {
+    if (!this.flags.has(m.execution_id)) this.flags.set(m.execution_id, m);
+  }
+
+  flag(executionId: string): M | undefined {
+    return this.flags.get(executionId);
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  close(): void {
+    this.subscribers.clear();
+  }
+}

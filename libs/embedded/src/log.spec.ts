@@ -1,0 +1,132 @@
+import type { NoetlEvent } from '@noetl/events';
+import { EventLog, parseJsonl } from './log';
+import { TimerService, type TimerEntry } from './timers';
+
+function ev(id: string, execution = 'E', root = execution, type = 'step.done'): NoetlEvent {
+  return {
+    v: 1,
+    event_id: id,
+    event_type: type,
+    ts: '2026-01-01T00:00:00.000Z',
+    execution_id: execution,
+    root_execution_id: root,
+    source: 'worker',
+    producer_id: 'w',
+    status: 'ok',
+    payload: {},
+  } as unknown as NoetlEvent;
+}
+
+describe('EventLog', () => {
+  it('assigns seq 1.. in append order per execution tree', () => {
+    const log = new EventLog();
+    expect(log.append(ev('a'))?.seq).toBe(1);
+    expect(log.append(ev('b'))?.seq).toBe(2);
+    expect(log.append(ev('x', 'F'))?.seq).toBe(1);
+    expect(log.events('E').map((e) => e.event_id)).toEqual(['a', 'b']);
+    expect(log.length('E')).toBe(2);
+  });
+
+  it('drops a second event with the same event_id (T10.1)', () => {
+    const log = new EventLog();
+    log.append(ev('a'));
+    expect(log.append(ev('a'))).toBeNull();
+    expect(log.append({ ...ev('a'), payload: { other: true } } as unknown as NoetlEvent)).toBeNull();
+    expect(log.events('E')).toHaveLength(1);
+    expect(log.has('E', 'a')).toBe(true);
+    expect(log.has('E', 'zz')).toBe(false);
+  });
+
+  it('a child execution shares its root tree log (one total order) but has its own view', () => {
+    const log = new EventLog();
+    log.append(ev('p1', 'P'));
+    log.append(ev('c1', 'C', 'P'));
+    log.append(ev('p2', 'P'));
+    expect(log.tree('P').map((e) => [e.event_id, e.seq])).toEqual([['p1', 1], ['c1', 2], ['p2', 3]]);
+    expect(log.events('P').map((e) => e.event_id)).toEqual(['p1', 'p2']);
+    expect(log.events('C').map((e) => e.seq)).toEqual([2]);
+  });
+
+  it('notifies subscribers after storing, never for duplicates, and survives throwing ones', () => {
+    const log = new EventLog();
+    const seen: string[] = [];
+    log.subscribe(() => {
+      throw new Error('x');
+    });
+    const off = log.subscribe((e) => seen.push(`${e.event_id}@${e.seq}`));
+    log.append(ev('a'));
+    log.append(ev('a'));
+    off();
+    log.append(ev('b'));
+    expect(seen).toEqual(['a@1']);
+  });
+
+  it('round-trips through JSON lines', () => {
+    const log = new EventLog();
+    log.append(ev('a'));
+    log.append(ev('b'));
+    const text = log.toJsonl('E');
+    expect(text.split('\n')).toHaveLength(3);
+    const back = parseJsonl(`${text}\n\n`);
+    expect(back.map((e) => [e.event_id, e.seq])).toEqual([['a', 1], ['b', 2]]);
+  });
+
+  it('parseJsonl names the bad line', () => {
+    expect(() => parseJsonl('{"event_type":"a"}\n{oops')).toThrow(/line 2/);
+    expect(() => parseJsonl('[1]')).toThrow(/line 1: not an event/);
+    expect(parseJsonl('{"event_type":"a"}')[0].seq).toBe(1);
+  });
+});
+
+describe('TimerService', () => {
+  it('fires at expiry, in time order', async () => {
+    const fired: string[] = [];
+    const t = new TimerService<string>((e) => fired.push(e.id));
+    const now = Date.now();
+    t.set('late', now + 60, 'x');
+    t.set('early', new Date(now + 20).toISOString(), 'y');
+    t.set('past', now - 1000, 'z');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fired).toEqual(['past', 'early', 'late']);
+    expect(t.size).toBe(0);
+    t.close();
+  });
+
+  it('is idempotent by id and can be cleared', async () => {
+    const fired: Array<TimerEntry<number>> = [];
+    const t = new TimerService<number>((e) => fired.push(e));
+    const now = Date.now();
+    expect(t.set('a', now + 20, 1)).toBe(true);
+    expect(t.set('a', now + 5, 2)).toBe(false);
+    t.set('b', now + 20, 3);
+    t.set('c', now + 20, 4);
+    expect(t.clear('b')).toBe(true);
+    expect(t.clear('b')).toBe(false);
+    expect(t.clearWhere((e) => e.payload === 4)).toBe(1);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(fired.map((e) => [e.id, e.payload])).toEqual([['a', 1]]);
+    t.close();
+  });
+
+  it('rejects an invalid expiry and stops firing after close', async () => {
+    const fired: string[] = [];
+    const t = new TimerService<null>((e) => fired.push(e.id));
+    expect(() => t.set('x', 'not a date', null)).toThrow(/invalid expiry/);
+    t.set('y', Date.now() + 10, null);
+    t.close();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(fired).toEqual([]);
+    expect(t.set('z', Date.now(), null)).toBe(false);
+  });
+
+  it('uses the injected clock to decide expiry', async () => {
+    let now = 1_000;
+    const fired: string[] = [];
+    const t = new TimerService<null>((e) => fired.push(e.id), () => now);
+    t.set('x', 1_000, null);
+    now = 5_000;
+    await new Promise((r) => setTimeout(r, 10));
+    expect(fired).toEqual(['x']);
+    t.close();
+  });
+});

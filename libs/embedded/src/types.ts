@@ -1,0 +1,109 @@
+import type { Diagnostic, ErrorObject } from '@noetl/common';
+import type { NormalizedPlaybook } from '@noetl/dsl';
+import type { LoggedEvent } from '@noetl/events';
+import type { ResultStore } from '@noetl/results';
+import type { ToolRegistry } from '@noetl/tools';
+import type { CredentialMap } from './credentials';
+
+export type TerminalStatus = 'completed' | 'failed' | 'cancelled';
+
+/**
+ * The `noetl run --json` document (conformance README): one per execution, built from the
+ * engine's summary, the execution's events in log order and hydrated step results.
+ */
+export interface RunDocument {
+  execution_id: string;
+  status: TerminalStatus | 'running' | 'failing' | 'cancelling' | string;
+  error: (ErrorObject & { step?: string }) | null;
+  ctx: Record<string, unknown>;
+  steps: Record<string, { status?: string; runs: number; result: unknown }>;
+  events: LoggedEvent[];
+}
+
+/** The document printed for a playbook rejected before it runs (exit 2). */
+export interface InvalidDocument {
+  status: 'invalid';
+  diagnostics: Diagnostic[];
+}
+
+export interface EmbeddedRuntimeOptions {
+  /** tool kinds; default: every kind @noetl/tools provides (closed by `close()` when defaulted) */
+  tools?: ToolRegistry;
+  /** default: `createFsResultStore` under `$NOETL_HOME/results` or `./.noetl/results` */
+  resultStore?: ResultStore;
+  /** the credential store (`--credentials`, `NOETL_CREDENTIALS`) */
+  credentials?: CredentialMap;
+  /** worker loops (default 4) */
+  workers?: number;
+  /** `--catalog` dirs for `kind: playbook` paths */
+  catalogDirs?: string[];
+  /** strict templates (`--strict`) */
+  strict?: boolean;
+  /** command ack-wait (default 60 s), heartbeat (default 15 s) and max-deliver (default 3), runtime.md §8.10 */
+  ackWaitMs?: number;
+  heartbeatMs?: number;
+  maxDeliver?: number;
+  /** resolves relative paths (default process.cwd()) */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** clock (tests) */
+  now?: () => Date;
+  /** diagnostics of the runtime itself (worker crashes, ...) */
+  log?: (line: string) => void;
+}
+
+/** What to run: a playbook file, or an already-loaded playbook. */
+export type SubmitTarget = string | { file: string } | { playbook: NormalizedPlaybook; file?: string; source?: string };
+
+export interface SubmitOptions {
+  /** initial ctx (default {}) */
+  ctx?: Record<string, unknown>;
+  /** idempotency key: the same key returns the same execution */
+  requestId?: string;
+  /** preset execution id (default: a new ULID) */
+  executionId?: string;
+  requestedBy?: string;
+}
+
+/** How an execution ended. */
+export interface ExecutionOutcome {
+  executionId: string;
+  status: TerminalStatus;
+  error: (ErrorObject & { step?: string }) | null;
+  /** the execution result (dsl R16.4), hydrated */
+  result: unknown;
+}
+
+/** Thrown by `submit` when the playbook is rejected before it runs. */
+export class PlaybookRejectedError extends Error {
+  constructor(
+    readonly file: string | undefined,
+    readonly diagnostics: Diagnostic[],
+  ) {
+    super(`playbook ${file ?? '<input>'} is invalid: ${diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.message}`).join('; ')}`);
+    this.name = 'PlaybookRejectedError';
+  }
+}
+
+export interface EmbeddedRuntime {
+  /** Starts an execution; resolves with its id once `execution.requested` is in the log. */
+  submit(target: SubmitTarget, payload?: Record<string, unknown>, opts?: SubmitOptions): Promise<string>;
+  /** Resolves when the execution is terminal (rejects if `signal` aborts first). */
+  waitForTerminal(executionId: string, signal?: AbortSignal): Promise<ExecutionOutcome>;
+  /** Requests cancellation (runtime.md §11); no-op for a terminal or unknown execution. */
+  cancel(executionId: string, reason?: string): Promise<boolean>;
+  /** The execution's events so far, in log order. */
+  events(executionId: string): readonly LoggedEvent[];
+  /** Every event of the execution's tree (children included), in log order. */
+  treeEvents(rootExecutionId: string): readonly LoggedEvent[];
+  /** The `--json` document (results hydrated). */
+  document(executionId: string): Promise<RunDocument>;
+  /** Current status (`running`, ..., or undefined when unknown). */
+  status(executionId: string): string | undefined;
+  /** Observes every event appended to the log (progress output). */
+  subscribe(fn: (e: LoggedEvent) => void): () => void;
+  /** The tool kinds registered (conformance: cases that need a missing kind fail with that reason). */
+  toolKinds(): string[];
+  /** Stops workers and timers, closes tools it created. Running executions are abandoned. */
+  close(): Promise<void>;
+}

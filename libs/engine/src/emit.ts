@@ -1,0 +1,85 @@
+import type { NormalizedPlaybook } from '@noetl/dsl';
+import { ids, type Command, type ControlMessage, type EventEnvelope, type EventPayloads, type EventStatus, type EventType, type NoetlEvent } from '@noetl/events';
+import { applyEvent, type Trigger } from './fold';
+import type { EngineEnv, ExecutionState } from './types';
+
+const STATUS: Partial<Record<EventType, EventStatus>> = {
+  'execution.started': 'in_progress',
+  'execution.completed': 'ok',
+  'execution.failed': 'error',
+  'execution.cancel_requested': 'in_progress',
+  'execution.cancelled': 'cancelled',
+  'ctx.patched': 'ok',
+  'token.created': 'ok',
+  'step.scheduled': 'in_progress',
+  'step.skipped': 'skipped',
+  'step.failed': 'error',
+  'step.cancelled': 'cancelled',
+  'next.evaluated': 'ok',
+  'loop.started': 'in_progress',
+  'loop.iteration.scheduled': 'in_progress',
+  'loop.iteration.failed': 'error',
+  'loop.iteration.cancelled': 'cancelled',
+  'loop.done': 'ok',
+  'x.execution.failing': 'error',
+};
+
+export type EnvelopeFields = Partial<Pick<EventEnvelope, 'step' | 'step_run_id' | 'loop_id' | 'iteration_id' | 'iteration_index' | 'command_id'>>;
+
+/**
+ * The working context of one `processEvent` call: the current state, the outputs so far and the
+ * id counters of T2.3 (`<k>` = ordinal among the ids of one kind minted for this input).
+ * Every emitted event is folded immediately through the same `applyEvent` replay uses.
+ */
+export class Driver {
+  readonly events: NoetlEvent[] = [];
+  readonly commands: Command[] = [];
+  readonly controls: ControlMessage[] = [];
+  readonly queue: Trigger[] = [];
+  private kEvent = 0;
+  private kToken = 0;
+  private kRun = 0;
+
+  constructor(
+    public state: ExecutionState,
+    readonly playbook: NormalizedPlaybook,
+    readonly env: EngineEnv,
+    readonly input: NoetlEvent,
+  ) {}
+
+  get exec(): string {
+    return this.state.execution_id;
+  }
+
+  nextTokenId(): string {
+    return ids.token(this.exec, this.env.seq, this.kToken++);
+  }
+
+  nextRunId(): string {
+    return ids.stepRun(this.exec, this.env.seq, this.kRun++);
+  }
+
+  /** Build, fold and record one scheduler event. `id` overrides the `<exec>/s/<seq>.<k>` id (timer-caused events). */
+  emit<T extends EventType>(type: T, payload: EventPayloads[T], fields: EnvelopeFields = {}, id?: string): EventEnvelope<T> {
+    const ev = {
+      v: 1,
+      event_id: id ?? ids.schedulerEvent(this.exec, this.env.seq, this.kEvent++),
+      event_type: type,
+      ts: this.env.now,
+      execution_id: this.exec,
+      root_execution_id: this.state.root_execution_id,
+      ...(this.state.parent_execution_id ? { parent_execution_id: this.state.parent_execution_id } : {}),
+      source: 'scheduler',
+      producer_id: this.env.producerId,
+      ...fields,
+      causation_id: this.input.event_id,
+      status: STATUS[type] ?? 'ok',
+      payload,
+    } as EventEnvelope<T>;
+    const r = applyEvent(this.state, this.playbook, ev as unknown as NoetlEvent);
+    this.state = r.state;
+    for (const t of r.triggers) this.queue.push(t);
+    this.events.push(ev as unknown as NoetlEvent);
+    return ev;
+  }
+}

@@ -1,0 +1,412 @@
+import { isResultRef, makeError, setPath, type ErrorObject } from '@noetl/common';
+import type { NormalizedPlaybook } from '@noetl/dsl';
+import type { EventEnvelope, EventPayloads, NoetlEvent } from '@noetl/events';
+import { limitsFromRecord } from './limits';
+import { pmapGet, pmapSet } from './pmap';
+import { chunkedSet, createExecutionState, isTerminal, liveRun, withoutRun, withRun } from './state';
+import type { ExecutionState, IterationState, LoopState, PendingToken, RunState, SeenCounters, StepRecord } from './types';
+
+/**
+ * What `drive` must react to after an event was folded. Triggers are transient (never part of the
+ * state): replay folds the recorded reactions instead.
+ */
+export type Trigger =
+  | { kind: 'start'; event: EventEnvelope<'execution.requested'> }
+  | { kind: 'boundary'; run: RunState; event: EventEnvelope<'step.done'> | EventEnvelope<'loop.done'> | EventEnvelope<'step.failed'> }
+  | { kind: 'iteration'; runId: string; index: number; event: EventEnvelope<'loop.iteration.done'> | EventEnvelope<'loop.iteration.failed'> | EventEnvelope<'loop.iteration.cancelled'> }
+  | { kind: 'timer'; event: EventEnvelope<'x.timer.fired'> }
+  | { kind: 'lost'; event: EventEnvelope<'x.command.dead_lettered'> }
+  | { kind: 'cancel' };
+
+export interface FoldResult {
+  state: ExecutionState;
+  triggers: Trigger[];
+  /** false when the event was a duplicate or otherwise had no effect (T10.1, T3.1, T3.2) */
+  applied: boolean;
+}
+
+const SCHED_ID = /\/s\/(\d+)\.(\d+)$/;
+
+const noop = (state: ExecutionState): FoldResult => ({ state, triggers: [], applied: false });
+const done = (state: ExecutionState, triggers: Trigger[] = []): FoldResult => ({ state, triggers, applied: true });
+
+/** n of a worker event id `<command_id>/e<epoch>/<n>`, or undefined if the id has another shape. */
+function workerEventNo(e: NoetlEvent): { epoch: string; n: number } | undefined {
+  if (e.source !== 'worker' || e.command_id === undefined || e.lease_epoch === undefined) return undefined;
+  const prefix = `${e.command_id}/e${e.lease_epoch}/`;
+  if (!e.event_id.startsWith(prefix)) return undefined;
+  const n = Number(e.event_id.slice(prefix.length));
+  return Number.isInteger(n) ? { epoch: String(e.lease_epoch), n } : undefined;
+}
+
+/** Returns the updated counters, or null if the event was already seen. */
+function seenCheck(seen: SeenCounters, e: NoetlEvent): SeenCounters | null {
+  const w = workerEventNo(e);
+  if (!w) return seen;
+  const last = seen[w.epoch];
+  if (last !== undefined && w.n <= last) return null;
+  return { ...seen, [w.epoch]: w.n };
+}
+
+function stepRecord(state: ExecutionState, name: string): StepRecord {
+  return pmapGet(state.steps, name) ?? { order: state.steps.n, runs: 0 };
+}
+
+function withStep(state: ExecutionState, name: string, rec: StepRecord): ExecutionState {
+  return { ...state, steps: pmapSet(state.steps, name, rec) };
+}
+
+function haltLoops(runs: Record<string, RunState>): Record<string, RunState> {
+  const out: Record<string, RunState> = {};
+  for (const [id, r] of Object.entries(runs)) out[id] = r.loop && !r.loop.halted ? { ...r, loop: { ...r.loop, halted: true } } : r;
+  return out;
+}
+
+function discardTokens(state: ExecutionState, ids: readonly string[] | 'all'): ExecutionState {
+  const drop = ids === 'all' ? new Set(state.tokens.map((t) => t.id)) : new Set(ids);
+  if (drop.size === 0) return state;
+  const dropped = state.tokens.filter((t) => drop.has(t.id)).map((t) => t.id);
+  return { ...state, tokens: state.tokens.filter((t) => !drop.has(t.id)), discarded_tokens: [...state.discarded_tokens, ...dropped] };
+}
+
+function consumeTokens(state: ExecutionState, ids: readonly string[]): ExecutionState {
+  const drop = new Set(ids);
+  return { ...state, tokens: state.tokens.filter((t) => !drop.has(t.id)) };
+}
+
+/** Counted terminal of a step run (T3.2): drop the live run, record the step's latest status. */
+function endRun(state: ExecutionState, run: RunState, status: 'done' | 'failed' | 'cancelled', ts: string, patch: Partial<StepRecord>): ExecutionState {
+  let s = withoutRun(state, run.id);
+  const prev = stepRecord(s, run.step);
+  // a success replaces the previous result (R13.6); a failure keeps it (R13.3)
+  const base: StepRecord = status === 'done' ? { order: prev.order, runs: prev.runs, ...(prev.skipped ? { skipped: true } : {}) } : prev;
+  const rec: StepRecord = { ...base, ...patch, status, step_run_id: run.id, completed_at: ts };
+  if (status !== 'done') rec.error = patch.error ?? null;
+  else rec.error = null;
+  s = withStep(s, run.step, rec);
+  if (status === 'done') s = { ...s, last_success: run.step };
+  if (status === 'cancelled') s = { ...s, cancelled_runs: [...s.cancelled_runs, run.id] };
+  return s;
+}
+
+function successPatch(result: unknown, ref: unknown, extracted: Record<string, unknown> | undefined, http: boolean | undefined): Partial<StepRecord> {
+  const p: Partial<StepRecord> = { has_result: true };
+  if (isResultRef(ref)) {
+    p.ref = ref;
+    const ex = extracted ?? ref.extracted;
+    if (ex !== undefined) p.extracted = ex;
+  } else {
+    p.data = result === undefined ? null : result;
+  }
+  if (http) p.http_result = true;
+  return p;
+}
+
+function iterationOf(run: RunState | undefined, index: number | undefined): { loop: LoopState; it: IterationState } | undefined {
+  if (!run?.loop || index === undefined) return undefined;
+  const it = run.loop.in_flight[String(index)];
+  return it ? { loop: run.loop, it } : undefined;
+}
+
+/** Worker event belonging to a live run or in-flight iteration: dedupe (T10.1) and return the updated run. */
+function touchWorker(state: ExecutionState, e: NoetlEvent, mark?: (run: RunState, it?: IterationState) => Partial<IterationState> & Partial<RunState>): FoldResult {
+  const run = liveRun(state, e.step_run_id);
+  if (!run) return noop(state);
+  if (e.iteration_index !== undefined || e.iteration_id !== undefined) {
+    const idx = e.iteration_index ?? indexFromIterationId(e.iteration_id);
+    const found = iterationOf(run, idx);
+    if (!found) return noop(state);
+    const seen = seenCheck(found.it.seen, e);
+    if (!seen) return noop(state);
+    const it: IterationState = { ...found.it, seen, ...(mark ? (mark(run, found.it) as Partial<IterationState>) : {}) };
+    const loop: LoopState = { ...found.loop, in_flight: { ...found.loop.in_flight, [String(idx)]: it } };
+    return done(withRun(state, { ...run, loop }));
+  }
+  if (run.is_loop) return noop(state);
+  const seen = seenCheck(run.seen, e);
+  if (!seen) return noop(state);
+  return done(withRun(state, { ...run, seen, ...(mark ? (mark(run) as Partial<RunState>) : {}) }));
+}
+
+function indexFromIterationId(id: string | undefined): number | undefined {
+  if (!id) return undefined;
+  const m = /\/i(\d+)$/.exec(id);
+  return m ? Number(m[1]) : undefined;
+}
+
+function bumpTasks(state: ExecutionState): ExecutionState {
+  return { ...state, stats: { ...state.stats, tasks: state.stats.tasks + 1 } };
+}
+
+/**
+ * Fold one event into the state: the single place where state changes. Pure; never evaluates a
+ * template (T10.6): every decision it applies is recorded in the event itself.
+ */
+export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, e: NoetlEvent): FoldResult {
+  if (isTerminal(state)) return noop(state); // T3.1
+  if (e.execution_id !== state.execution_id) return noop(state);
+  // T10.1 for scheduler events: ids `<exec>/s/<seq>.<k>` increase along the log
+  if (e.source === 'scheduler') {
+    const m = SCHED_ID.exec(e.event_id);
+    if (m) {
+      const seq = Number(m[1]);
+      const k = Number(m[2]);
+      if (state.mark && (seq < state.mark[0] || (seq === state.mark[0] && k <= state.mark[1]))) return noop(state);
+      state = { ...state, mark: [seq, k] };
+    }
+  }
+  switch (e.event_type) {
+    case 'execution.requested': {
+      if (state.status !== 'new' || state.playbook) return noop(state);
+      const s: ExecutionState = { ...state, root_execution_id: e.root_execution_id };
+      if (e.parent_execution_id) s.parent_execution_id = e.parent_execution_id;
+      if (e.payload.parent) s.parent = e.payload.parent;
+      return done(s, [{ kind: 'start', event: e }]);
+    }
+    case 'execution.started': {
+      if (state.status !== 'new') return noop(state);
+      const p = e.payload;
+      const s: ExecutionState = {
+        ...state,
+        status: 'running',
+        root_execution_id: e.root_execution_id,
+        playbook: p.playbook,
+        entry_step: p.entry_step,
+        started_at: e.ts,
+        workload: p.workload ?? {},
+        ctx: p.ctx ?? {},
+        limits: limitsFromRecord(p.limits),
+      };
+      if (e.parent_execution_id) s.parent_execution_id = e.parent_execution_id;
+      if (p.parent) s.parent = p.parent;
+      return done(s);
+    }
+    case 'token.created': {
+      if (state.status !== 'running') return noop(state);
+      const p = e.payload;
+      const tok: PendingToken = {
+        id: p.token_id,
+        target: p.target_step,
+        args: p.args ?? {},
+        back_edge: p.back_edge === true,
+        event: p.origin.boundary ?? { name: p.origin.event },
+      };
+      return done({ ...state, tokens: [...state.tokens, tok] });
+    }
+    case 'step.scheduled': {
+      const p = e.payload;
+      if (state.status !== 'running' || state.runs[p.step_run_id]) return noop(state);
+      let s = consumeTokens(state, p.token_ids);
+      const run: RunState = {
+        id: p.step_run_id,
+        step: p.step,
+        run_no: p.run_no,
+        args: p.args ?? {},
+        pool: p.pool,
+        scheduled_at: e.ts,
+        started: false,
+        seen: {},
+        is_loop: p.loop === true,
+      };
+      if (p.command_id) run.command_id = p.command_id;
+      if (p.deadline) run.deadline = p.deadline;
+      s = withRun(s, run);
+      s = withStep(s, p.step, { ...stepRecord(s, p.step), runs: p.run_no });
+      s = { ...s, stats: { ...s.stats, step_runs: s.stats.step_runs + 1 } };
+      return done(s);
+    }
+    case 'step.skipped': {
+      if (state.status !== 'running') return noop(state);
+      const s = consumeTokens(state, e.payload.token_ids);
+      return done(withStep(s, e.payload.step, { ...stepRecord(s, e.payload.step), skipped: true }));
+    }
+    case 'step.started':
+      return touchWorker(state, e, () => ({ started: true }));
+    case 'step.done': {
+      const run = liveRun(state, e.step_run_id);
+      if (!run || run.is_loop) return noop(state);
+      if (!seenCheck(run.seen, e)) return noop(state);
+      const p = e.payload;
+      const s = endRun(state, run, 'done', e.ts, successPatch(p.result, p.result_ref, p.extracted, p.http_result));
+      return done(s, [{ kind: 'boundary', run, event: e }]);
+    }
+    case 'step.failed': {
+      const run = liveRun(state, e.step_run_id);
+      if (!run) return noop(state);
+      if (e.source === 'worker' && (run.is_loop || !seenCheck(run.seen, e))) return noop(state);
+      const s = endRun(state, run, 'failed', e.ts, { error: e.payload.error });
+      return done(s, [{ kind: 'boundary', run, event: e }]);
+    }
+    case 'step.cancelled': {
+      const run = liveRun(state, e.step_run_id);
+      if (!run) return noop(state);
+      if (e.source === 'worker' && (run.is_loop || !seenCheck(run.seen, e))) return noop(state);
+      return done(endRun(state, run, 'cancelled', e.ts, { error: makeError('cancelled', 'CANCELLED', `step run cancelled: ${e.payload.reason}`) }));
+    }
+    case 'loop.started': {
+      const run = liveRun(state, e.payload.step_run_id);
+      if (!run || !run.is_loop || run.loop) return noop(state);
+      const p = e.payload;
+      const loop: LoopState = {
+        loop_id: p.loop_id,
+        iterator: p.iterator,
+        mode: p.mode,
+        max_in_flight: p.max_in_flight,
+        failure_mode: p.failure_mode,
+        total: p.total,
+        items: p.items ?? [],
+        next_index: 0,
+        in_flight: {},
+        results: [],
+        succeeded: 0,
+        failed: 0,
+        errors: [],
+        first_error: null,
+        halted: state.status !== 'running',
+        http_results: true,
+      };
+      return done(withRun(state, { ...run, loop }));
+    }
+    case 'loop.iteration.scheduled': {
+      const run = liveRun(state, e.step_run_id);
+      if (!run?.loop) return noop(state);
+      const p = e.payload;
+      const it: IterationState = { id: p.iteration_id, command_id: p.command_id, started: false, seen: {} };
+      const loop: LoopState = { ...run.loop, in_flight: { ...run.loop.in_flight, [String(p.index)]: it }, next_index: Math.max(run.loop.next_index, p.index + 1) };
+      return done(withRun(state, { ...run, loop }));
+    }
+    case 'loop.iteration.started':
+      return touchWorker(state, e, () => ({ started: true }));
+    case 'loop.iteration.done':
+    case 'loop.iteration.failed':
+    case 'loop.iteration.cancelled':
+      return foldIterationEnd(state, e);
+    case 'loop.done': {
+      const run = liveRun(state, e.payload.step_run_id ?? e.step_run_id);
+      if (!run?.is_loop) return noop(state);
+      const patch = successPatch(e.payload.result, e.payload.manifest_ref, undefined, false);
+      if (e.payload.http_results) patch.http_items = true;
+      return done(endRun(state, run, 'done', e.ts, patch), [{ kind: 'boundary', run, event: e }]);
+    }
+    case 'ctx.patched': {
+      let ctx = state.ctx;
+      let refs = state.ctx_has_refs === true;
+      for (const op of e.payload.ops) {
+        if (op.value_ref !== undefined) {
+          ctx = setPath(ctx, op.path, op.value_ref);
+          refs = true;
+        } else ctx = setPath(ctx, op.path, op.value === undefined ? null : op.value);
+      }
+      const s: ExecutionState = { ...state, ctx };
+      if (refs) s.ctx_has_refs = true;
+      return done(s);
+    }
+    case 'next.evaluated': {
+      if (e.payload.boundary === 'step.failed' && e.payload.fired.length > 0) {
+        return done({ ...state, stats: { ...state.stats, handled_failures: state.stats.handled_failures + 1 } });
+      }
+      return done(state);
+    }
+    case 'x.execution.failing': {
+      const p = e.payload;
+      let s: ExecutionState = state;
+      if (p.step !== undefined) s = { ...s, failed_steps: [...s.failed_steps, { step: p.step, step_run_id: p.step_run_id ?? null, error: p.error }] };
+      if (s.status === 'running') {
+        s = discardTokens(s, p.discarded_tokens);
+        s = {
+          ...s,
+          status: 'failing',
+          runs: haltLoops(s.runs),
+          failure: { error: p.error, phase: p.phase, ...(p.step !== undefined ? { step: p.step } : {}), cancel_running: playbook.executor.policy.failure?.on_unhandled === 'cancel', at: e.ts },
+        };
+      }
+      return done(s);
+    }
+    case 'execution.cancel_requested': {
+      if (state.status !== 'running' && state.status !== 'failing') return noop(state);
+      const p = e.payload;
+      let s = discardTokens(state, 'all');
+      s = {
+        ...s,
+        status: 'cancelling',
+        runs: haltLoops(s.runs),
+        cancel: { reason: p.reason, cascade: p.cascade !== false, requested_by: p.requested_by, at: e.ts, deadline: e.source === 'scheduler' && p.reason === 'deadline' },
+      };
+      return done(s, [{ kind: 'cancel' }]);
+    }
+    case 'execution.completed':
+      return done(endExecution(state, 'completed', e.ts, { result: e.payload.result, result_ref: e.payload.result_ref, final_step: e.payload.final_step, error: null }));
+    case 'execution.failed':
+      return done(endExecution(state, 'failed', e.ts, { error: e.payload.error }));
+    case 'execution.cancelled':
+      return done(endExecution(state, 'cancelled', e.ts, { error: null }));
+    case 'x.timer.fired':
+      return done(state, [{ kind: 'timer', event: e }]);
+    case 'x.command.dead_lettered':
+      return done(state, [{ kind: 'lost', event: e }]);
+    case 'task.done':
+    case 'task.failed': {
+      const r = touchWorker(state, e);
+      return r.applied ? done(bumpTasks(r.state)) : r;
+    }
+    case 'task.started':
+    case 'task.attempt.done':
+    case 'task.attempt.failed':
+    case 'task.cancelled':
+      return touchWorker(state, e);
+    default:
+      return noop(state); // T6.1: unknown / informational events
+  }
+}
+
+function endExecution(state: ExecutionState, status: 'completed' | 'failed' | 'cancelled', ts: string, extra: Partial<ExecutionState>): ExecutionState {
+  const s: ExecutionState = { ...state, status, ended_at: ts, tokens: [], runs: {} };
+  if (extra.result !== undefined) s.result = extra.result;
+  if (extra.result_ref !== undefined) s.result_ref = extra.result_ref;
+  if (extra.final_step !== undefined) s.final_step = extra.final_step;
+  s.error = extra.error ?? null;
+  return s;
+}
+
+function foldIterationEnd(
+  state: ExecutionState,
+  e: EventEnvelope<'loop.iteration.done'> | EventEnvelope<'loop.iteration.failed'> | EventEnvelope<'loop.iteration.cancelled'>,
+): FoldResult {
+  const run = liveRun(state, e.step_run_id);
+  const index = e.payload.index ?? e.iteration_index;
+  const found = iterationOf(run, index);
+  if (!run || !found) return noop(state); // T3.2 / T10.8: first terminal wins
+  if (e.source === 'worker' && !seenCheck(found.it.seen, e)) return noop(state);
+  const loop: LoopState = { ...found.loop, in_flight: { ...found.loop.in_flight } };
+  delete loop.in_flight[String(index)];
+  if (e.event_type === 'loop.iteration.done') {
+    const p = e.payload as EventPayloads['loop.iteration.done'];
+    const value = p.result_ref ?? (p.result === undefined ? null : p.result);
+    loop.results = chunkedSet(loop.results, index, value);
+    loop.succeeded += 1;
+    if (!p.http_result) loop.http_results = false;
+  } else {
+    const error: ErrorObject =
+      e.event_type === 'loop.iteration.failed'
+        ? (e.payload as EventPayloads['loop.iteration.failed']).error
+        : makeError('cancelled', 'CANCELLED', `iteration cancelled: ${(e.payload as EventPayloads['loop.iteration.cancelled']).reason}`);
+    loop.failed += 1;
+    loop.errors = [...loop.errors, { index, error }];
+    if (loop.first_error === null) loop.first_error = error;
+    if (loop.failure_mode === 'fail_fast') loop.halted = true;
+  }
+  return done(withRun(state, { ...run, loop }), [{ kind: 'iteration', runId: run.id, index, event: e }]);
+}
+
+/** Public fold (replay path): applies recorded facts only, never re-evaluates templates (T10.6). */
+export function foldEvent(state: ExecutionState, playbook: NormalizedPlaybook, event: NoetlEvent): ExecutionState {
+  return applyEvent(state, playbook, event).state;
+}
+
+/** State = fold of the log (T10.6). The execution id is taken from the first event. */
+export function replay(playbook: NormalizedPlaybook, events: NoetlEvent[]): ExecutionState {
+  if (events.length === 0) throw new Error('replay: empty event list');
+  let s = createExecutionState(events[0].execution_id);
+  for (const e of events) s = applyEvent(s, playbook, e).state;
+  return s;
+}

@@ -1,0 +1,22 @@
+import type { ToolHandler, ToolOutcome } from '../types';
+import { toStringValue } from './config';
+
+/**
+ * `kind: noop` (tools.md §2.6, K2.15). Never fails: `data` is the `result` field when the field is
+ * present (also when it rendered to `null`), else `{status: "ok", message: <message or "noop">}`.
+ * A non-string `message` is converted with the string conversion of dsl.md §12.7.
+ */
+export function createNoopTool(): ToolHandler {
+  return {
+    kind: 'noop',
+    fields: ['result', 'message'],
+    async run(config): Promise<ToolOutcome> {
+      const cfg = config ?? {};
+      if (Object.prototype.hasOwnProperty.call(cfg, 'result') && cfg.result !== undefined) {
+        return { status: 'ok', data: cfg.result };
+      }
+      const message = cfg.message === undefined || cfg.message === null ? 'noop' : toStringValue(cfg.message);
+      return { status: 'ok', data: { status: 'ok', message } };
+    },
+  };
+}

@@ -1,0 +1,437 @@
+import * as net from 'node:net';
+import { Pool, type PoolClient, type PoolConfig, type QueryResult } from 'pg';
+import { isPlainObject, makeError, type ErrorKind } from '@noetl/common';
+import type { OutcomeHelpers, ToolContext, ToolHandler, ToolOutcome } from '../types';
+import { effectiveTimeoutMs } from '../local/timeout';
+import { splitSqlStatements } from '../local/sql-split';
+import {
+  NetConfigError, cacheKey, cancelledOutcome, configFail, credString, describeType, fail, optBool, optString, readConfig,
+  resolveAuth,
+} from './common';
+import { pgTypes } from './pg-values';
+
+export const POSTGRES_FIELDS = [
+  'auth', 'connection', 'command', 'query', 'sql', 'commands', 'command_b64', 'script', 'params', 'schema', 'transaction',
+  'timeout_seconds', 'timeout', 'input',
+] as const;
+
+export interface PostgresToolOptions {
+  /** clients per pool (per credential), default 10 */
+  poolMax?: number;
+  /** idle client lifetime, default 30 s */
+  idleTimeoutMs?: number;
+  /** connect timeout, default 10 s */
+  connectTimeoutMs?: number;
+  /** `application_name` of the sessions (default `noetl`) */
+  applicationName?: string;
+}
+
+/** One statement's result (tools.md §2.2); also `command_<i>`. */
+export interface PgStatementResult {
+  index: number;
+  command_tag: string;
+  rows: Record<string, unknown>[];
+  columns: string[];
+  row_count: number;
+  affected_rows: number;
+}
+
+interface ConnParams {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  ssl?: PoolConfig['ssl'];
+  connectionString?: string;
+}
+
+const AFFECTING = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'COPY']);
+
+/**
+ * `kind: postgres` (tools.md §2.2) on node-postgres: one pool per credential (keyed by connection
+ * parameters), one session per task, statements split per K2.7 and run in order, each committing
+ * on its own unless `transaction: true`; K2.10 value mapping; SQLSTATE-based error kinds;
+ * cancellation through the protocol's CancelRequest. `close()` ends every pool.
+ *
+ * @example
+ * const pg = createPostgresTool();
+ * await pg.run({ auth: 'pg_test', command: 'CREATE TABLE t (id int); INSERT INTO t VALUES (1)' }, ctx);
+ */
+export function createPostgresTool(opts: PostgresToolOptions = {}): ToolHandler {
+  const pools = new Map<string, Pool>();
+  const poolFor = (p: ConnParams): Pool => {
+    const key = cacheKey({ ...p, password: p.password === undefined ? undefined : cacheKey({ p: p.password }) });
+    let pool = pools.get(key);
+    if (!pool) {
+      pool = new Pool({
+        ...p,
+        max: opts.poolMax ?? 10,
+        idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
+        connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+        application_name: opts.applicationName ?? 'noetl',
+        options: '-c DateStyle=ISO,MDY',
+        types: pgTypes,
+      });
+      pool.on('error', () => undefined); // idle-client errors: the client is dropped by the pool
+      pools.set(key, pool);
+    }
+    return pool;
+  };
+
+  return {
+    kind: 'postgres',
+    fields: POSTGRES_FIELDS,
+    async close() {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((p) => p.end().catch(() => undefined)));
+    },
+    async run(config, ctx) {
+      const read = readConfig(ctx, 'postgres', () => {
+        const statements = readStatements(config);
+        const params = config['params'];
+        if (params !== undefined && params !== null && !Array.isArray(params)) {
+          throw new NetConfigError('params', `field 'params' must be a list, got ${describeType(params)}`);
+        }
+        const list = Array.isArray(params) && params.length > 0 ? params : undefined;
+        if (list && statements.length > 1) {
+          throw new NetConfigError('params', `field 'params' is only allowed with a single statement (got ${statements.length})`);
+        }
+        return {
+          statements,
+          params: list,
+          schema: optString(config, 'schema'),
+          transaction: optBool(config, 'transaction', false),
+          timeoutMs: Math.max(1, Math.round(effectiveTimeoutMs(config, ctx, 300))),
+        };
+      });
+      if ('outcome' in read) return read.outcome;
+      const plan = read.ok;
+
+      let conn: ConnParams;
+      if (config['auth'] !== undefined && config['auth'] !== null && config['auth'] !== '') {
+        const r = await resolveAuth(ctx, 'postgres', config['auth']);
+        if ('outcome' in r) return r.outcome;
+        const c = connFromCredential(r.cred.data, ctx);
+        if ('error' in c) return configFail(ctx, 'postgres', 'auth', c.error);
+        conn = c.conn;
+      } else {
+        const uri = readConfig(ctx, 'postgres', () => optString(config, 'connection'));
+        if ('outcome' in uri) return uri.outcome;
+        if (!uri.ok) return configFail(ctx, 'postgres', 'auth', "one of 'auth' or 'connection' is required");
+        registerUriSecret(uri.ok, ctx);
+        conn = { connectionString: uri.ok };
+      }
+      if (ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres');
+      return runStatements(poolFor(conn), conn, plan, ctx);
+    },
+  };
+}
+
+function readStatements(config: Record<string, unknown>): string[] {
+  const sources = ['command', 'query', 'sql', 'commands', 'command_b64', 'script'].filter(
+    (f) => config[f] !== undefined && config[f] !== null,
+  );
+  if (sources.length === 0) throw new NetConfigError('command', "one of 'command' (aliases 'query', 'sql'), 'commands', 'command_b64' or 'script' is required");
+  if (sources.length > 1) throw new NetConfigError(sources[1], `only one of ${sources.map((s) => `'${s}'`).join(', ')} may be given`);
+  const field = sources[0];
+  const v = config[field];
+  let texts: string[];
+  switch (field) {
+    case 'commands':
+      if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new NetConfigError(field, "field 'commands' must be a list of strings");
+      texts = v as string[];
+      break;
+    case 'command_b64':
+      if (typeof v !== 'string') throw new NetConfigError(field, `field 'command_b64' must be a string, got ${describeType(v)}`);
+      texts = [Buffer.from(v, 'base64').toString('utf8')];
+      break;
+    case 'script': {
+      const src = isPlainObject(v) ? v['source'] : undefined;
+      if (!isPlainObject(src)) throw new NetConfigError(field, "field 'script' must be a mapping with 'source'");
+      const type = src['type'] ?? 'inline';
+      if (type !== 'inline') throw new NetConfigError(field, `script source type '${String(type)}' is not supported by this engine (inline only)`);
+      const code = src['code'];
+      if (typeof code !== 'string') throw new NetConfigError(field, "field 'script.source.code' must be a string");
+      texts = [code];
+      break;
+    }
+    default:
+      if (typeof v !== 'string') throw new NetConfigError(field, `field '${field}' must be a string, got ${describeType(v)}`);
+      texts = [v];
+  }
+  const statements = texts.flatMap((t) => splitSqlStatements(t));
+  if (statements.length === 0) throw new NetConfigError(field, `field '${field}' contains no SQL statement`);
+  return statements;
+}
+
+function registerUriSecret(uri: string, ctx: ToolContext): void {
+  try {
+    const pw = decodeURIComponent(new URL(uri).password);
+    if (pw) ctx.registerSecret(pw);
+  } catch {
+    // not a URL: nothing to register
+  }
+}
+
+function connFromCredential(d: Record<string, unknown>, ctx: ToolContext): { conn: ConnParams } | { error: string } {
+  const uri = credString(d, 'connection', 'connection_string', 'url', 'dsn', 'uri');
+  if (uri && /^postgres(ql)?:\/\//.test(uri)) {
+    registerUriSecret(uri, ctx);
+    return { conn: { connectionString: uri } };
+  }
+  const host = credString(d, 'host', 'hostname');
+  if (!host) return { error: 'the postgres credential has no host' };
+  const portStr = credString(d, 'port') ?? '5432';
+  const port = Number(portStr);
+  if (!Number.isInteger(port) || port <= 0) return { error: `the postgres credential has an invalid port ${portStr}` };
+  const password = credString(d, 'password');
+  if (password) ctx.registerSecret(password);
+  const sslmode = (credString(d, 'sslmode', 'ssl_mode') ?? 'disable').toLowerCase();
+  let ssl: PoolConfig['ssl'] = false;
+  if (sslmode === 'require') ssl = { rejectUnauthorized: false };
+  else if (sslmode === 'verify-ca' || sslmode === 'verify-full') ssl = { rejectUnauthorized: true };
+  return {
+    conn: {
+      host, port, password,
+      user: credString(d, 'user', 'username'),
+      database: credString(d, 'database', 'dbname', 'db_name', 'db'),
+      ssl,
+    },
+  };
+}
+
+/** CancelRequest on a separate connection (protocol-level pg_cancel_backend). Best-effort. */
+function cancelBackend(client: PoolClient, conn: ConnParams): void {
+  const c = client as unknown as { processID?: number; secretKey?: number; host?: string; port?: number };
+  if (typeof c.processID !== 'number' || typeof c.secretKey !== 'number') return;
+  const host = c.host ?? conn.host ?? 'localhost';
+  const port = c.port ?? conn.port ?? 5432;
+  const sock = host.startsWith('/') ? net.connect(`${host}/.s.PGSQL.${port}`) : net.connect(port, host);
+  sock.on('error', () => undefined);
+  sock.setTimeout(5000, () => sock.destroy());
+  sock.on('connect', () => {
+    const b = Buffer.alloc(16);
+    b.writeInt32BE(16, 0);
+    b.writeInt32BE(80877102, 4);
+    b.writeInt32BE(c.processID!, 8);
+    b.writeInt32BE(c.secretKey!, 12);
+    sock.end(b);
+  });
+}
+
+function destroyConnection(client: PoolClient): void {
+  const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+  stream?.destroy();
+}
+
+interface Plan {
+  statements: string[];
+  params?: unknown[];
+  schema?: string;
+  transaction: boolean;
+  timeoutMs: number;
+}
+
+function quoteIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+function shape(done: PgStatementResult[]): Record<string, unknown> {
+  const last = done[done.length - 1];
+  const out: Record<string, unknown> = {
+    rows: last?.rows ?? [],
+    columns: last?.columns ?? [],
+    row_count: last?.row_count ?? 0,
+    affected_rows: last?.affected_rows ?? 0,
+    statement_count: done.length,
+    statements: done,
+  };
+  for (const s of done) out[`command_${s.index}`] = s;
+  return out;
+}
+
+function toStatementResult(index: number, r: QueryResult, tag: string | undefined): PgStatementResult {
+  const command = r.command ?? '';
+  const rowCount = r.rowCount ?? 0;
+  const commandTag = tag ?? (command === 'INSERT' ? `INSERT ${r.oid ?? 0} ${rowCount}` : r.rowCount === null ? command : `${command} ${rowCount}`);
+  const rows = (r.rows ?? []) as Record<string, unknown>[];
+  return {
+    index,
+    command_tag: commandTag,
+    rows,
+    columns: (r.fields ?? []).map((f) => f.name),
+    row_count: rows.length,
+    affected_rows: AFFECTING.has(command) ? rowCount : 0,
+  };
+}
+
+/** SQLSTATE -> error kind (tools.md §2.2). */
+export function pgErrorKind(sqlstate: string): ErrorKind {
+  if (sqlstate.startsWith('08') || /^57P0[123]$/.test(sqlstate) || sqlstate === '53300') return 'db_connection';
+  if (sqlstate === '40001' || sqlstate === '40P01') return 'db_deadlock';
+  if (sqlstate === '57014') return 'db_timeout';
+  if (sqlstate.startsWith('23')) return 'db_constraint';
+  if (sqlstate.startsWith('28')) return 'auth';
+  return 'db_error';
+}
+
+interface PgErrorLike {
+  code?: unknown; severity?: unknown; detail?: unknown; hint?: unknown; constraint?: unknown; position?: unknown;
+  table?: unknown; schema?: unknown; column?: unknown; message?: unknown;
+}
+
+function sqlstateOf(e: unknown): string | undefined {
+  const code = (e as PgErrorLike)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+function dbErrorOutcome(
+  ctx: ToolContext, e: unknown, statementIndex: number | undefined, total: number, done: PgStatementResult[] | undefined,
+  phase: 'connect' | 'statement' | 'session',
+): ToolOutcome {
+  const pe = e as PgErrorLike;
+  const sqlstate = sqlstateOf(e);
+  const msg = typeof pe?.message === 'string' ? pe.message : String(e);
+  const where = statementIndex === undefined ? '' : ` (statement ${statementIndex + 1} of ${total})`;
+  const rest: Omit<ToolOutcome, 'status' | 'error'> = done ? { data: shape(done) } : {};
+  if (!sqlstate) {
+    return { status: 'error', error: makeError('db_connection', 'DB_CONNECTION', ctx.redact(`postgres: ${phase === 'connect' ? 'connection failed' : 'connection lost'}${where}: ${msg}`), { source: 'postgres' }), ...rest };
+  }
+  let kind = pgErrorKind(sqlstate);
+  if (phase === 'connect' && kind !== 'auth') kind = 'db_connection';
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const pg: NonNullable<OutcomeHelpers['pg']> = { code: sqlstate, sqlstate };
+  if (str(pe.severity)) pg.severity = str(pe.severity);
+  if (str(pe.detail)) pg.detail = ctx.redact(str(pe.detail)!);
+  if (str(pe.hint)) pg.hint = str(pe.hint);
+  if (str(pe.constraint)) pg.constraint = str(pe.constraint);
+  if (statementIndex !== undefined) pg.statement_index = statementIndex;
+  const details: Record<string, unknown> = {};
+  if (statementIndex !== undefined) details.statement_index = statementIndex;
+  for (const k of ['position', 'table', 'schema', 'column'] as const) if (str(pe[k])) details[k] = pe[k];
+  return {
+    status: 'error',
+    error: makeError(kind, `PG_${sqlstate}`, ctx.redact(`postgres${where}: ${msg}`), { source: 'postgres', pg_code: sqlstate, details }),
+    helpers: { pg },
+    ...rest,
+  };
+}
+
+async function acquire(pool: Pool, signal: AbortSignal): Promise<PoolClient | 'aborted'> {
+  const p = pool.connect();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const r = await Promise.race([p, aborted]);
+    if (r === 'aborted') p.then((c) => c.release(), () => undefined);
+    return r;
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
+
+async function runStatements(pool: Pool, conn: ConnParams, plan: Plan, ctx: ToolContext): Promise<ToolOutcome> {
+  let client: PoolClient | 'aborted';
+  try {
+    client = await acquire(pool, ctx.signal);
+  } catch (e) {
+    return dbErrorOutcome(ctx, e, undefined, plan.statements.length, undefined, 'connect');
+  }
+  if (client === 'aborted') return cancelledOutcome(ctx, 'postgres');
+  const c = client;
+  let broken = false;
+  const st: { interrupt?: 'cancelled' | 'timeout' } = {};
+  const onAbort = () => {
+    if (st.interrupt) return;
+    st.interrupt = 'cancelled';
+    cancelBackend(c, conn);
+  };
+  const interrupted = () => st.interrupt; // read through a call: set from timers and signal handlers
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const done: PgStatementResult[] = [];
+  const total = plan.statements.length;
+  let inTx = false;
+  try {
+    const setup = [`SET statement_timeout = ${plan.timeoutMs}`];
+    if (plan.schema) setup.push(`SET search_path TO ${plan.schema.split(',').map((s) => quoteIdent(s.trim())).join(', ')}`);
+    try {
+      await c.query(setup.join('; '));
+      if (plan.transaction) {
+        await c.query('BEGIN');
+        inTx = true;
+      }
+    } catch (e) {
+      if (!sqlstateOf(e)) broken = true;
+      if (ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres', { data: shape(done) });
+      return dbErrorOutcome(ctx, e, undefined, total, [], 'session');
+    }
+    for (let i = 0; i < total; i++) {
+      if (interrupted() === 'cancelled' || ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres', { data: shape(done) });
+      const tags: string[] = [];
+      const onTag = (msg: { text?: string }) => tags.push(msg.text ?? '');
+      const connection = (c as unknown as { connection: NodeJS.EventEmitter }).connection;
+      connection.on('commandComplete', onTag);
+      // client-side guard in case the server-side statement_timeout cannot fire (network loss)
+      const guard1 = setTimeout(() => { st.interrupt = st.interrupt ?? 'timeout'; cancelBackend(c, conn); }, plan.timeoutMs + 2000);
+      const guard2 = setTimeout(() => { st.interrupt = st.interrupt ?? 'timeout'; broken = true; destroyConnection(c); }, plan.timeoutMs + 7000);
+      let killTimer: NodeJS.Timeout | undefined;
+      const stopSignal = () => {
+        // cancellation: if the cancel request cannot stop the statement, drop the connection
+        killTimer = setTimeout(() => { broken = true; destroyConnection(c); }, 5000);
+      };
+      if (ctx.signal.aborted) stopSignal();
+      else ctx.signal.addEventListener('abort', stopSignal, { once: true });
+      try {
+        const r = plan.params
+          ? await c.query(plan.statements[i], plan.params as unknown[])
+          : await c.query(plan.statements[i]);
+        const results = Array.isArray(r) ? (r as QueryResult[]) : [r];
+        results.forEach((res, j) => {
+          done.push(toStatementResult(done.length, res, tags[j]));
+        });
+      } catch (e) {
+        if (!sqlstateOf(e)) broken = true;
+        if (inTx && !broken) await c.query('ROLLBACK').catch(() => { broken = true; });
+        inTx = false;
+        if (interrupted() === 'cancelled' || ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres', { data: shape(done) });
+        if (interrupted() === 'timeout') {
+          return fail(ctx, 'postgres', 'timeout', 'TIMEOUT', `postgres (statement ${i + 1} of ${total}): no answer within ${plan.timeoutMs} ms`, { details: { statement_index: i } }, { data: shape(done) });
+        }
+        return dbErrorOutcome(ctx, e, i, total, done, 'statement');
+      } finally {
+        clearTimeout(guard1);
+        clearTimeout(guard2);
+        if (killTimer) clearTimeout(killTimer);
+        ctx.signal.removeEventListener('abort', stopSignal);
+        connection.off('commandComplete', onTag);
+      }
+    }
+    if (inTx) {
+      try {
+        await c.query('COMMIT');
+        inTx = false;
+      } catch (e) {
+        if (!sqlstateOf(e)) broken = true;
+        return dbErrorOutcome(ctx, e, total - 1, total, done, 'statement');
+      }
+    }
+    return { status: 'ok', data: shape(done) };
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    if (!broken) {
+      try {
+        // leave no transaction or session state behind for the next task on this connection
+        if (c.getTransactionStatus?.() !== 'I') await c.query('ROLLBACK');
+        await c.query('DISCARD ALL');
+      } catch {
+        broken = true;
+      }
+    }
+    c.release(broken ? true : undefined);
+  }
+}

@@ -1,0 +1,233 @@
+import { makeError, type ErrorObject, type ResultRef } from '@noetl/common';
+import type { Directive, Task } from '@noetl/dsl';
+import { ids, type AttemptDecision, type Outcome } from '@noetl/events';
+import { attemptOutcomeView, dataView, refView } from '@noetl/scope';
+import type { RunContext } from './context';
+import { runAttempt, eventOutcome, redactError, type WorkbookAsserts } from './attempt';
+import { matchRule, directiveOf, retryAttempts, retryDelayMs, PREVIOUS_ALIASES, type RuleMatch } from './policy';
+import { applySet, scopeOf } from './render';
+import { errorFromThrown } from './errors';
+import type { EndedVisit } from './result';
+import type { TaskCoords } from './events';
+
+export const DEFAULT_MAX_TASK_EXECUTIONS = 100_000;
+
+/** How a pipeline run ended (runtime.md §9.2). */
+export interface PipelineEnd {
+  status: 'done' | 'failed' | 'cancelled';
+  terminatedBy?: 'end' | 'break';
+  error?: ErrorObject;
+  failedTask?: string;
+  /** the task whose visit was interrupted by cancellation */
+  atTask?: string;
+  /** ended visits in execution order (for the step result R, dsl R13.3) */
+  visits: EndedVisit[];
+  taskVisits: number;
+}
+
+/**
+ * The effective task of a pipeline entry: for `kind: workbook` the resolved entry (R15.2) under the
+ * caller's label, with the call's policy/set winning, plus the entry's asserts (R15.3).
+ */
+export function effectiveTask(task: Task): { task: Task; asserts?: WorkbookAsserts } {
+  const wb = task.workbook;
+  if (!wb) return { task };
+  return {
+    task: { ...wb.task, name: task.name, policy: task.policy ?? wb.task.policy, set: task.set ?? wb.task.set, auth: wb.task.auth ?? task.auth },
+    asserts: { expects: wb.expects, returns: wb.returns },
+  };
+}
+
+/** Data view of a visit's final data as later tasks, `_prev` and a task-level `set` see it (R13.4, K2.16). */
+export function taskView(data: unknown, ref: ResultRef | null, http: boolean): unknown {
+  if (ref) return refView(ref, () => data, { http, extracted: ref.extracted });
+  return dataView(data, { http });
+}
+
+/**
+ * The pipeline interpreter of runtime.md §9.2: visits with a program counter, attempts with task
+ * policies (dsl §8.3), retries with delays (§8.5), jump/break/fail, task-level `set` (R8.10), the
+ * `max_task_executions` guard (R8.7) and cancellation before every attempt (§11 step 3).
+ */
+export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
+  const { command, deps, delivery, emitter } = rt;
+  const pipeline = command.pipeline;
+  const max = command.limits.max_task_executions ?? DEFAULT_MAX_TASK_EXECUTIONS;
+  const visitNo = new Array<number>(pipeline.length).fill(0);
+  const ended: EndedVisit[] = [];
+  let pc = 0;
+  let visits = 0;
+  let lastExecuted: number | null = null;
+
+  while (pc < pipeline.length) {
+    visits += 1;
+    if (visits > max) {
+      const error = makeError('max_iterations', 'MAX_ITERATIONS', `pipeline of step ${command.step} exceeded max_task_executions (${max}) at task ${pipeline[pc].name}`, { source: 'engine' });
+      return { status: 'failed', error, failedTask: pipeline[pc].name, visits: ended, taskVisits: visits - 1 };
+    }
+    const { task, asserts } = effectiveTask(pipeline[pc]);
+    const http = task.kind === 'http';
+    visitNo[pc] += 1;
+    const visit = visitNo[pc];
+    const taskRunId = ids.taskRun(command.command_id, delivery.epoch, pc, visit);
+    const coords: TaskCoords = { task: task.name, task_index: pc, task_run_id: taskRunId, visit };
+    await emitter.emit('task.started', 'in_progress', { task_run_id: taskRunId, task: task.name, task_index: pc, kind: task.kind, visit }, coords);
+    rt.scope.task = task.name;
+    rt.scope.output = undefined;
+
+    let attempt = 1;
+    let outcome: Outcome;
+    let directive: Directive;
+    let match: RuleMatch = { rule: undefined, index: null };
+    let failError: ErrorObject | undefined;
+    let retryExhausted = false;
+    let finalAttemptEventId: string;
+    const cancel = async (at: number): Promise<PipelineEnd> => {
+      await emitter.emit('task.cancelled', 'cancelled', { task_run_id: taskRunId, attempt: at }, { ...coords, attempt: at });
+      return { status: 'cancelled', atTask: task.name, visits: ended, taskVisits: visits };
+    };
+
+    for (;;) {
+      if (delivery.signal.aborted) return cancel(attempt);
+      rt.scope.attempt = attempt;
+      const res = await runAttempt(rt, task, { taskIndex: pc, visit, taskRunId, attempt }, asserts);
+      if (res.cancelled) return cancel(attempt);
+      outcome = res.outcome;
+
+      // dsl §8.3: bind output/_attempt/_task, first matching rule, its set, the directive
+      const scope = scopeOf(rt, { output: attemptOutcomeView(outcome as unknown as Record<string, unknown>, { http }) });
+      let setKeys: string[] = [];
+      let attempts: number | undefined;
+      let delayMs: number | undefined;
+      let policyError: ErrorObject | undefined;
+      let source: AttemptDecision['source'] = 'default';
+      try {
+        match = matchRule(rt, task.policy, scope, task.name);
+        if (match.rule?.then.set?.length) setKeys = applySet(rt, match.rule.then.set, scope, { task: task.name, attempt }, `task ${task.name} policy set`);
+        ({ directive, source } = directiveOf(match, task.policy, outcome));
+        if (directive === 'retry' && match.rule) {
+          attempts = retryAttempts(rt, match.rule.then, scope, task.name);
+          if (attempt < attempts) delayMs = retryDelayMs(rt, match.rule.then, attempt, scope, task.name);
+        }
+      } catch (e) {
+        policyError = redactError(rt, errorFromThrown(e));
+        directive = 'fail';
+      }
+      const decision: AttemptDecision = {
+        source,
+        rule_index: match.index,
+        do: directive,
+        ...(directive === 'jump' && match.rule?.then.to ? { to: match.rule.then.to } : {}),
+        ...(attempts !== undefined ? { attempts } : {}),
+        ...(delayMs !== undefined ? { delay_ms: delayMs } : {}),
+        set_keys: setKeys,
+      };
+      const ev = await emitter.emit(outcome.status === 'ok' ? 'task.attempt.done' : 'task.attempt.failed', outcome.status === 'ok' ? 'ok' : 'error', {
+        task_run_id: taskRunId,
+        attempt,
+        outcome: eventOutcome(outcome),
+        ...(res.renderedInput !== undefined ? { rendered_input: res.renderedInput } : {}),
+        decision,
+      }, { ...coords, attempt });
+      finalAttemptEventId = ev.event_id;
+      if (policyError) {
+        failError = policyError;
+        break;
+      }
+      if (directive === 'retry') {
+        if (delayMs !== undefined) {
+          try {
+            await deps.sleep(delayMs, delivery.signal);
+          } catch (e) {
+            if (delivery.signal.aborted) return cancel(attempt);
+            throw e;
+          }
+          attempt += 1;
+          continue;
+        }
+        directive = 'fail';
+        retryExhausted = true;
+        if (outcome.status === 'error' && outcome.error) {
+          failError = { ...outcome.error, details: { ...(outcome.error.details ?? {}), retry_exhausted: true } };
+        } else {
+          failError = makeError('policy_fail', 'RETRY_EXHAUSTED', `retry exhausted at task ${task.name}`, { source: 'engine', details: { retry_exhausted: true } });
+        }
+      }
+      break;
+    }
+
+    // jump target (dsl §8.4): a name, or `previous` = the task executed immediately before this visit
+    let nextPc = pc + 1;
+    let jumpTo: string | undefined;
+    if (directive! === 'jump') {
+      const to = match.rule?.then.to;
+      if (!to) {
+        directive = 'fail';
+        failError = makeError('config', 'JUMP_TARGET_MISSING', `task ${task.name}: jump without a target`, { source: 'engine' });
+      } else if (PREVIOUS_ALIASES.has(to)) {
+        if (lastExecuted === null) {
+          directive = 'fail';
+          failError = makeError('config', 'JUMP_NO_PREVIOUS', `task ${task.name}: jump to previous from the first executed task`, { source: 'engine' });
+        } else {
+          nextPc = lastExecuted;
+          jumpTo = to;
+        }
+      } else {
+        const idx = pipeline.findIndex((t) => t.name === to);
+        if (idx < 0) {
+          directive = 'fail';
+          failError = makeError('config', 'JUMP_UNKNOWN_TARGET', `task ${task.name}: jump target '${to}' is not a task of this pipeline`, { source: 'engine' });
+        } else {
+          nextPc = idx;
+          jumpTo = to;
+        }
+      }
+    }
+    if (directive! === 'fail' && !failError) {
+      failError = outcome!.status === 'error' && outcome!.error
+        ? outcome!.error
+        : makeError('policy_fail', 'POLICY_FAIL', `policy requested fail at task ${task.name}`, { source: 'engine' });
+    }
+
+    // task-level set (R8.10): once per visit, after the rule's set; output = data view of the final data
+    const data = outcome!.data === undefined ? null : outcome!.data;
+    const view = taskView(data, outcome!.ref, http);
+    if (task.set?.length) {
+      try {
+        applySet(rt, task.set, scopeOf(rt, { output: view }), { task: task.name, attempt }, `task ${task.name} set`);
+      } catch (e) {
+        directive = 'fail';
+        failError = redactError(rt, errorFromThrown(e));
+      }
+    }
+
+    const final: Exclude<Directive, 'retry'> = directive! === 'retry' ? 'fail' : directive!;
+    ended.push({ task: task.name, data, ref: outcome!.ref });
+    rt.scope.taskViews.set(task.name, view);
+    rt.scope.prev = view;
+    rt.scope.output = undefined;
+    await emitter.emit(outcome!.status === 'ok' ? 'task.done' : 'task.failed', outcome!.status === 'ok' ? 'ok' : 'error', {
+      task_run_id: taskRunId,
+      attempts: attempt,
+      final_attempt_event_id: finalAttemptEventId!,
+      directive: final,
+      ...(final === 'jump' && jumpTo ? { jump_to: jumpTo } : {}),
+      ...(retryExhausted ? { retry_exhausted: true } : {}),
+    }, coords);
+    lastExecuted = pc;
+
+    switch (final) {
+      case 'continue':
+        pc += 1;
+        break;
+      case 'jump':
+        pc = nextPc;
+        break;
+      case 'break':
+        return { status: 'done', terminatedBy: 'break', visits: ended, taskVisits: visits };
+      default:
+        return { status: 'failed', error: failError, failedTask: task.name, visits: ended, taskVisits: visits };
+    }
+  }
+  return { status: 'done', terminatedBy: 'end', visits: ended, taskVisits: visits };
+}

@@ -1,0 +1,11 @@
+import { parseAllDocuments, LineCounter } from 'yaml';
+const n = Number(process.argv[2]);
+const mode = process.argv[3];
+let src = '';
+if (mode === 'block') src = Array.from({length: n}, (_, i) => ' '.repeat(i) + '- ').join('\n') + 'x';
+if (mode === 'map') src = Array.from({length: n}, (_, i) => ' '.repeat(i) + 'k:').join('\n') + ' x';
+if (mode === 'wide') src = 'a:\n' + ' '.repeat(n) + 'b: 1\n';
+if (mode === 'blockscalar') src = 'a: |\n' + ' '.repeat(n) + 'x\n';
+const t0 = Date.now();
+const docs = parseAllDocuments(src, { version: '1.2', schema: 'core', lineCounter: new LineCounter() } as any) as any;
+console.log(mode, n, src.length, docs[0]?.errors?.length, Date.now()-t0, 'ms', process.memoryUsage().heapUsed/1e6|0);
