@@ -15,7 +15,9 @@ const LANE = 50; // steps per lane
  * pagination back-edge.
  */
 function mixedPlaybook(steps: number): string {
-  const lanes = Math.max(1, Math.floor((steps - 2) / LANE));
+  const body = Math.max(1, steps - 2);
+  const lanes = Math.ceil(body / LANE);
+  const laneLength = (l: number) => Math.floor(body / lanes) + (l < body % lanes ? 1 : 0);
   const out: string[] = [
     'apiVersion: noetl.io/v2',
     'kind: Playbook',
@@ -40,9 +42,10 @@ function mixedPlaybook(steps: number): string {
   ];
   for (let l = 0; l < lanes; l++) out.push(`        - { step: l${l}_s0, args: { lane: ${l} } }`);
   for (let l = 0; l < lanes; l++) {
-    for (let i = 0; i < LANE; i++) {
+    const len = laneLength(l);
+    for (let i = 0; i < len; i++) {
       const name = `l${l}_s${i}`;
-      const next = i + 1 < LANE ? `l${l}_s${i + 1}` : 'end';
+      const next = i + 1 < len ? `l${l}_s${i + 1}` : 'end';
       out.push(`  - step: ${name}`);
       switch (i % 5) {
         case 0: // shape A http with a retry policy

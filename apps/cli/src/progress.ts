@@ -42,6 +42,7 @@ export class ProgressPrinter {
   private readonly loops = new Map<string, LoopProgress>();
   private barShown = false;
   private activeBar: string | null = null;
+  private lastDraw = 0;
 
   constructor(
     private readonly io: CliIo,
@@ -146,6 +147,10 @@ export class ProgressPrinter {
     const lp = this.loops.get(key);
     if (!lp) return;
     if (this.tty) {
+      // redraw at most every 80 ms (a loop of 10,000 fast iterations must not flood the terminal)
+      const t = Date.now();
+      if (this.barShown && this.activeBar === key && lp.done < lp.total && t - this.lastDraw < 80) return;
+      this.lastDraw = t;
       const width = 24;
       const filled = lp.total > 0 ? Math.round((lp.done / lp.total) * width) : width;
       const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;

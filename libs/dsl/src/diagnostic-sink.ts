@@ -51,8 +51,9 @@ export class DiagnosticSink {
     }
   }
 
-  loc(path: string): SourceLoc {
-    const p = this.index.locate(path);
+  /** Source location of an entity; `raw` (the parsed mapping itself) makes it O(1). */
+  loc(path: string, raw?: unknown): SourceLoc {
+    const p = (raw !== undefined ? this.index.positionOf(raw) : undefined) ?? this.index.locate(path);
     return { line: p.line, column: p.column, path };
   }
 

@@ -249,7 +249,7 @@ export function normalizeTaskPolicy(ctx: NormContext, raw: unknown, path: string
     if (parts.isElse) sawElse = true;
     const then = normalizeThen(ctx, parts.then, parts.thenPath, facts);
     if (!then) return;
-    const rule: PolicyRule = { else: parts.isElse, then, loc: ctx.sink.loc(p) };
+    const rule: PolicyRule = { else: parts.isElse, then, loc: ctx.sink.loc(p, r) };
     if (parts.when !== undefined) rule.when = parts.when;
     policy.rules.push(rule);
   });
@@ -300,7 +300,7 @@ export function normalizeAdmit(ctx: NormContext, raw: unknown, path: string): Ad
       ctx.report('E_ADMIT_THEN', 'allow' in t ? pathKey(tp, 'allow') : tp, 'admission then needs a boolean `allow`', { atKey: !('allow' in t), hint: 'then: {allow: true} or then: {allow: false}' });
       return;
     }
-    const rule: AdmitRule = { else: parts.isElse, allow: t.allow, loc: ctx.sink.loc(p) };
+    const rule: AdmitRule = { else: parts.isElse, allow: t.allow, loc: ctx.sink.loc(p, r) };
     if (parts.when !== undefined) rule.when = parts.when;
     admit.rules.push(rule);
   });

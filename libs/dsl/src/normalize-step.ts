@@ -45,7 +45,7 @@ export function normalizeStep(ctx: NormContext, raw: unknown, index: number, noN
   const step: Step = {
     name: label, spec: {}, failure_mode: 'fail_fast', tasks: [],
     next: { mode: 'exclusive', on_no_match: noNextIsError ? 'fail' : 'complete', arcs: [] },
-    loc: ctx.sink.loc(path),
+    loc: ctx.sink.loc(path, raw),
   };
   if ('desc' in raw && raw.desc !== null) {
     if (typeof raw.desc === 'string') step.desc = raw.desc;
@@ -319,7 +319,7 @@ function normalizeArc(ctx: NormContext, raw: Record<string, unknown>, path: stri
     return undefined;
   }
   facts.arcs.push({ target: raw.step, path: pathKey(path, 'step') });
-  const arc: Arc = { index, step: raw.step, failure_aware: false, target_defined: false, back_edge: false, loc: ctx.sink.loc(path) };
+  const arc: Arc = { index, step: raw.step, failure_aware: false, target_defined: false, back_edge: false, loc: ctx.sink.loc(path, raw) };
   if ('when' in raw) {
     const wp = pathKey(path, 'when');
     const w = raw.when;

@@ -99,7 +99,7 @@ export function normalizeTool(
 /** Normalize one tool object into a Task labelled `label`. */
 export function normalizeTask(ctx: NormContext, raw: Record<string, unknown>, path: string, label: string, opts: TaskOpts): Task {
   const kind = checkKind(ctx, raw, path);
-  const task: Task = { name: label, kind: kind ?? '', spec: {}, fields: {}, loc: ctx.sink.loc(path) };
+  const task: Task = { name: label, kind: kind ?? '', spec: {}, fields: {}, loc: ctx.sink.loc(path, raw) };
   for (const k of ['eval', 'expr']) {
     if (k in raw) {
       ctx.report('E_LEGACY_EVAL', pathKey(path, k), `task field \`${k}\` is not supported`, {
@@ -271,7 +271,7 @@ function legacyRetry(ctx: NormContext, raw: unknown, path: string, task: Task): 
     when: `{{ output.status == 'error'${kindTest} }}`,
     else: false,
     then: { do: 'retry', attempts, backoff: 'fixed', delay },
-    loc: ctx.sink.loc(path),
+    loc: ctx.sink.loc(path, raw),
   };
   task.policy = { on_unmatched: task.policy?.on_unmatched ?? 'auto', rules: [rule, ...(task.policy?.rules ?? [])] };
 }

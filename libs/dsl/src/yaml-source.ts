@@ -16,49 +16,117 @@ export interface NodePos {
   /** position of the mapping key, when the node is the value of a mapping entry */
   keyLine?: number;
   keyColumn?: number;
-  parent?: string;
 }
 
-/** Positions of every node of the converted value, addressed by path (`workflow[2].tool`). */
+/** Source offsets of one container and of its entries (values, and keys for mappings). */
+interface ContainerMeta {
+  offset: number;
+  values: Map<string, number>;
+  keys?: Map<string, number>;
+}
+
+/**
+ * Positions of every node of the converted value, looked up by path (`workflow[2].tool`).
+ * Stored per container object (no path strings are built while parsing); offsets become
+ * line/column only when a diagnostic or a `loc` asks for them.
+ */
 export class SourceIndex {
-  private readonly byPath = new Map<string, NodePos>();
+  private readonly meta = new WeakMap<object, ContainerMeta>();
+  private root: unknown = undefined;
+  private rootOffset = 0;
 
-  set(path: string, pos: NodePos): void {
-    this.byPath.set(path, pos);
+  constructor(private readonly linePos: (offset: number) => { line: number; col: number } = () => ({ line: 1, col: 1 })) {}
+
+  /** @internal used by the converter */
+  setRoot(value: unknown, offset: number): void {
+    this.root = value;
+    this.rootOffset = offset;
   }
 
+  /** @internal used by the converter */
+  container(obj: object, offset: number, mapping: boolean): ContainerMeta {
+    const m: ContainerMeta = mapping ? { offset, values: new Map(), keys: new Map() } : { offset, values: new Map() };
+    this.meta.set(obj, m);
+    return m;
+  }
+
+  /** Position of a mapping or list produced by the parser (O(1); no path walk). */
+  positionOf(obj: unknown): { line: number; column: number } | undefined {
+    const m = obj !== null && typeof obj === 'object' ? this.meta.get(obj) : undefined;
+    if (!m) return undefined;
+    const v = this.linePos(m.offset);
+    return { line: v.line, column: v.col };
+  }
+
+  /** The node's own position (and its key's), or undefined when the path does not exist. */
   get(path: string): NodePos | undefined {
-    return this.byPath.get(path);
+    const r = this.walk(path);
+    if (!r.complete) return undefined;
+    const v = this.linePos(r.offset);
+    const pos: NodePos = { line: v.line, column: v.col };
+    if (r.keyOffset >= 0) {
+      const k = this.linePos(r.keyOffset);
+      pos.keyLine = k.line;
+      pos.keyColumn = k.col;
+    }
+    return pos;
   }
 
-  /** The node's own position, else the nearest recorded ancestor's, else 1:1. */
+  /** The node's own position (its key's with `atKey`), else the nearest existing ancestor's, else 1:1. */
   locate(path: string, atKey = false): { line: number; column: number } {
-    let p: string | undefined = path;
-    let first = true;
-    while (p !== undefined) {
-      const pos = this.byPath.get(p);
-      if (pos) {
-        if (first && atKey && pos.keyLine !== undefined) return { line: pos.keyLine, column: pos.keyColumn ?? 1 };
-        return { line: pos.line, column: pos.column };
-      }
-      first = false;
-      p = parentOf(p);
+    const r = this.walk(path);
+    const off = atKey && r.complete && r.keyOffset >= 0 ? r.keyOffset : r.offset;
+    const v = this.linePos(off);
+    return { line: v.line, column: v.col };
+  }
+
+  private walk(path: string): { offset: number; keyOffset: number; complete: boolean } {
+    let node: unknown = this.root;
+    let offset = this.rootOffset;
+    let keyOffset = -1;
+    for (const seg of splitPath(path)) {
+      const m = node !== null && typeof node === 'object' ? this.meta.get(node) : undefined;
+      const v = m?.values.get(seg);
+      if (v === undefined) return { offset, keyOffset: -1, complete: false };
+      offset = v;
+      keyOffset = m?.keys?.get(seg) ?? -1;
+      node = (node as Record<string, unknown>)[seg];
     }
-    return { line: 1, column: 1 };
+    return { offset, keyOffset, complete: true };
   }
 }
 
-function parentOf(path: string): string | undefined {
-  if (path === '') return undefined;
-  if (path.endsWith(']')) {
-    const quoted = path.endsWith('"]') ? path.lastIndexOf('["') : -1;
-    const i = quoted >= 0 ? quoted : path.lastIndexOf('[');
-    return i <= 0 ? '' : path.slice(0, i);
+/** `a.b[2]["x.y"]` -> ['a', 'b', '2', 'x.y'] (the inverse of paths.ts). */
+export function splitPath(path: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < path.length) {
+    const c = path[i];
+    if (c === '.') {
+      i++;
+    } else if (c === '[') {
+      if (path[i + 1] === '"') {
+        let j = i + 2;
+        while (j < path.length && path[j] !== '"') j += path[j] === '\\' ? 2 : 1;
+        try {
+          out.push(JSON.parse(path.slice(i + 1, j + 1)) as string);
+        } catch {
+          out.push(path.slice(i + 2, j));
+        }
+        i = j + 2;
+      } else {
+        const j = path.indexOf(']', i);
+        out.push(path.slice(i + 1, j < 0 ? path.length : j));
+        i = j < 0 ? path.length : j + 1;
+      }
+    } else {
+      let j = i;
+      while (j < path.length && path[j] !== '.' && path[j] !== '[') j++;
+      out.push(path.slice(i, j));
+      i = j;
+    }
   }
-  const dot = path.lastIndexOf('.');
-  const br = path.lastIndexOf(']');
-  if (dot > br) return path.slice(0, dot);
-  return br >= 0 ? path.slice(0, br + 1) : '';
+  return out;
 }
 
 export interface YamlIssue {
@@ -87,7 +155,9 @@ export const DEFAULT_LIMITS: ParseLimits = { maxBytes: 5 * 1024 * 1024, maxDepth
 const MAX_PRESCAN_BRACKET_DEPTH = 1000;
 
 export function parseYamlSource(text: string, limits: ParseLimits = DEFAULT_LIMITS): ParsedSource {
-  const index = new SourceIndex();
+  const lc = new LineCounter();
+  const pos = (offset: number) => lc.linePos(Math.max(0, Math.min(offset, text.length)));
+  const index = new SourceIndex(pos);
   const fail = (message: string, line = 1, column = 1): ParsedSource => ({
     value: undefined,
     index,
@@ -99,8 +169,6 @@ export function parseYamlSource(text: string, limits: ParseLimits = DEFAULT_LIMI
     return fail(`playbook too large: more than ${limits.maxBytes} bytes`);
   }
   const deepAt = prescanBrackets(text, MAX_PRESCAN_BRACKET_DEPTH);
-  const lc = new LineCounter();
-  const pos = (offset: number) => lc.linePos(Math.max(0, Math.min(offset, text.length)));
   if (deepAt >= 0) {
     for (let i = 0; i < deepAt; i++) if (text.charCodeAt(i) === 10) lc.addNewLine(i + 1);
     const p = pos(deepAt);
@@ -133,9 +201,17 @@ export function parseYamlSource(text: string, limits: ParseLimits = DEFAULT_LIMI
   if (issues.length > 0) return { value: undefined, index, issues };
   if (doc.contents === null || doc.contents === undefined) return { value: null, index, issues: [] };
 
-  const conv = new Converter(doc, index, limits, pos, (message, offset, path) => report(message, offset, path));
-  const value = conv.convertRoot(doc.contents as YNode);
-  return { value: issues.length > 0 ? undefined : value, index, issues };
+  const convert = (detail: boolean) => {
+    const conv = new Converter(doc, index, limits, (message, offset, path) => report(message, offset, path));
+    conv.detail = detail;
+    return conv.convertRoot(doc.contents as YNode);
+  };
+  const value = convert(false);
+  if (issues.length === 0) return { value, index, issues };
+  // rare: convert again, building paths this time, so the YAML diagnostics carry them
+  issues.length = 0;
+  convert(true);
+  return { value: undefined, index, issues };
 }
 
 function cleanYamlMessage(message: string): string {
@@ -184,11 +260,12 @@ function cstTooDeep(tokens: CST.Token[], max: number): { offset: number } | unde
 }
 
 type Report = (message: string, offset: number, path: string) => void;
-type LinePos = (offset: number) => { line: number; col: number };
 
 /** yaml AST -> plain JSON, recording positions; aliases and `<<` merges expanded within a node budget. */
 class Converter {
   private aliasBudget: number;
+  /** paths only matter for YAML error messages; they are built only when an error occurred */
+  detail = false;
   private budgetExceeded = false;
   private readonly sizes = new WeakMap<object, number>();
 
@@ -196,31 +273,20 @@ class Converter {
     private readonly doc: Document.Parsed,
     private readonly index: SourceIndex,
     private readonly limits: ParseLimits,
-    private readonly linePos: LinePos,
     private readonly report: Report,
   ) {
     this.aliasBudget = limits.maxAliasNodes;
   }
 
   convertRoot(node: YNode): unknown {
-    this.record('', this.offsetOf(node), undefined, undefined);
-    return this.convert(node, '', 0);
+    const value = this.convert(node, '', 0);
+    this.index.setRoot(value, this.offsetOf(node));
+    return value;
   }
 
   private offsetOf(node: unknown): number {
     const r = (node as { range?: [number, number, number] } | null)?.range;
     return r ? r[0] : 0;
-  }
-
-  private record(path: string, offset: number, keyOffset: number | undefined, parent: string | undefined): void {
-    const v = this.linePos(offset);
-    const pos: NodePos = { line: v.line, column: v.col, parent };
-    if (keyOffset !== undefined) {
-      const k = this.linePos(keyOffset);
-      pos.keyLine = k.line;
-      pos.keyColumn = k.col;
-    }
-    this.index.set(path, pos);
   }
 
   private convert(node: unknown, path: string, depth: number): unknown {
@@ -236,6 +302,7 @@ class Converter {
     }
     if (isMap(node)) {
       const out: Record<string, unknown> = {};
+      const meta = this.index.container(out, this.offsetOf(node), true);
       const explicit = new Set<string>();
       const merges: Pair[] = [];
       for (const pair of node.items as Pair[]) {
@@ -250,24 +317,26 @@ class Converter {
           continue;
         }
         explicit.add(key);
-        this.entry(out, key, pair, path, depth);
+        this.entry(out, meta, key, pair, path, depth);
       }
-      for (const m of merges) this.merge(m, out, path, depth);
+      for (const m of merges) this.merge(m, out, meta, path, depth);
       return out;
     }
     if (isSeq(node)) {
       const out: unknown[] = [];
+      const values = this.index.container(out, this.offsetOf(node), false).values;
       node.items.forEach((item, i) => {
-        const p = pathIndex(path, i);
+        const p = this.detail ? pathIndex(path, i) : path;
         if (isPair(item)) {
           // `[a: 1]` — a single-pair mapping inside a flow sequence
-          this.record(p, this.offsetOf(item.key ?? item.value), undefined, path);
+          const at = this.offsetOf(item.key ?? item.value);
+          values.set(String(i), at);
           const m: Record<string, unknown> = {};
           const key = this.keyOf(item as Pair, p);
-          if (key !== undefined) this.entry(m, key, item as Pair, p, depth + 1);
+          if (key !== undefined) this.entry(m, this.index.container(m, at, true), key, item as Pair, p, depth + 1);
           out.push(m);
         } else {
-          this.record(p, this.offsetOf(item), undefined, path);
+          values.set(String(i), this.offsetOf(item));
           out.push(this.convert(item, p, depth + 1));
         }
       });
@@ -292,15 +361,15 @@ class Converter {
     return key;
   }
 
-  private entry(out: Record<string, unknown>, key: string, pair: Pair, path: string, depth: number): void {
-    const p = pathKey(path, key);
+  private entry(out: Record<string, unknown>, meta: ContainerMeta, key: string, pair: Pair, path: string, depth: number): void {
     const keyOff = this.offsetOf(pair.key);
-    this.record(p, pair.value ? this.offsetOf(pair.value) : keyOff, keyOff, path);
-    out[key] = this.convert(pair.value, p, depth + 1);
+    meta.values.set(key, pair.value ? this.offsetOf(pair.value) : keyOff);
+    meta.keys?.set(key, keyOff);
+    out[key] = this.convert(pair.value, this.detail ? pathKey(path, key) : path, depth + 1);
   }
 
   /** `<<: *anchor` / `<<: [*a, *b]` — keys already present win; earlier sources win over later ones. */
-  private merge(pair: Pair, out: Record<string, unknown>, path: string, depth: number): void {
+  private merge(pair: Pair, out: Record<string, unknown>, meta: ContainerMeta, path: string, depth: number): void {
     if (depth > this.limits.maxDepth) return;
     const src = isAlias(pair.value) ? this.resolve(pair.value, path) : pair.value;
     if (src === undefined) return;
@@ -320,9 +389,9 @@ class Converter {
         }
         const key = this.keyOf(sp, path);
         if (key === undefined || Object.prototype.hasOwnProperty.call(out, key)) continue;
-        this.entry(out, key, sp, path, depth);
+        this.entry(out, meta, key, sp, path, depth);
       }
-      for (const n of nested) this.merge(n, out, path, depth + 1);
+      for (const n of nested) this.merge(n, out, meta, path, depth + 1);
     }
   }
 

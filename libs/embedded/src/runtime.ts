@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { NoetlError, newUlid, type ResultRef } from '@noetl/common';
+import { makeError, NoetlError, newUlid, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { NormalizedPlaybook } from '@noetl/dsl';
 import { ids, type Command, type ControlMessage, type NoetlEvent, type ParentLink } from '@noetl/events';
 import { createFsResultStore, type ResultStore } from '@noetl/results';
@@ -9,7 +9,7 @@ import { FileCatalog, type CatalogEntry } from './catalog';
 import { createCredentialStore } from './credentials';
 import { createDefaultTools } from './default-tools';
 import { buildDocument, errorWithStep } from './document';
-import { isTerminal, newState, processInput, type ExecutionState } from './engine-port';
+import { isTerminal, newState, processInput, summary, type ExecutionState } from './engine-port';
 import { hydrateDeep, readFsRefSync } from './hydrate';
 import { EventLog } from './log';
 import { TimerService } from './timers';
@@ -28,6 +28,8 @@ interface ExecRecord {
   waiters: Set<{ resolve(o: ExecutionOutcome): void }>;
   children: Set<string>;
   cascaded: boolean;
+  /** set when the engine failed and could not even record execution.failed */
+  crash?: ErrorObject;
 }
 
 /** A child start failure with the error kind the playbook tool reports (tools.md §2.4). */
@@ -149,6 +151,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
           processOne(ev);
         } catch (e) {
           logLine(`scheduler: failed to process ${ev.event_type} ${ev.event_id}: ${(e as Error)?.stack ?? String(e)}`);
+          engineFailure(ev, e);
         }
       }
     } finally {
@@ -202,6 +205,40 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
     if (isTerminal(exec.state)) finish(exec);
   }
 
+  /**
+   * The engine threw on an input (a bug, never a playbook property): end the execution as failed
+   * (kind internal, ENGINE_ERROR) through an `execution.failed` event, so waiters never hang and
+   * the log says why. If even that cannot be folded, the shell records the failure itself.
+   */
+  function engineFailure(input: NoetlEvent, e: unknown): void {
+    const exec = execs.get(input.execution_id);
+    if (!exec || isTerminal(exec.state) || exec.crash) return;
+    const seq = log.length(exec.rootId);
+    const error = { ...makeError('internal', 'ENGINE_ERROR', `scheduler failed on ${input.event_type} ${input.event_id}: ${(e as Error)?.message ?? String(e)}`), details: { phase: 'run' } };
+    const ev = {
+      v: 1,
+      event_id: `${exec.id}/s/${seq}.9999`,
+      event_type: 'execution.failed',
+      ts: now().toISOString(),
+      execution_id: exec.id,
+      root_execution_id: exec.rootId,
+      ...(exec.parentId ? { parent_execution_id: exec.parentId } : {}),
+      source: 'scheduler',
+      producer_id: SCHEDULER_ID,
+      causation_id: input.event_id,
+      status: 'error',
+      payload: { error, phase: 'run', failed_steps: [] },
+    } as NoetlEvent;
+    const logged = log.append(ev);
+    try {
+      if (logged) exec.state = processInput(exec.state, exec.entry.playbook, logged, engineEnv(logged.seq)).state;
+    } catch {
+      // fall through to the shell-side record
+    }
+    if (!isTerminal(exec.state)) exec.crash = error;
+    finish(exec);
+  }
+
   /** runtime.md §11 step 2: cancel non-terminal children when the cancel request cascades. */
   function cascadeCancel(exec: ExecRecord): void {
     if (exec.cascaded || exec.state.cancel?.cascade === false) return;
@@ -223,6 +260,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
 
   function outcomeOf(exec: ExecRecord): ExecutionOutcome {
     const s = exec.state;
+    if (exec.crash) return { executionId: exec.id, status: 'failed', error: exec.crash, result: null };
     let result: unknown = s.result ?? null;
     if (s.result_ref) {
       try {
@@ -350,14 +388,10 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
     async wait(executionId: string, signal: AbortSignal): Promise<ChildExecutionResult> {
       const outcome = await rt.waitForTerminal(executionId, signal);
       const exec = execs.get(executionId) as ExecRecord;
+      // latest successful result of each step (for return_step), through the engine's summary
       const stepResults: Record<string, unknown> = {};
-      for (const [name, rec] of Object.entries(exec.state.steps)) {
-        if (!rec.has_result) continue;
-        try {
-          stepResults[name] = rec.ref ? hydrateDeep(rec.ref, hydrate) : rec.data;
-        } catch {
-          stepResults[name] = rec.ref;
-        }
+      for (const [name, rec] of Object.entries(summary(exec.state, hydrate).steps)) {
+        if (rec.result !== null || rec.status === 'done') stepResults[name] = rec.result;
       }
       return { executionId, status: outcome.status, result: outcome.result, error: outcome.error, stepResults };
     },
@@ -416,7 +450,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
     waitForTerminal(executionId, signal) {
       const exec = execs.get(executionId);
       if (!exec) return Promise.reject(new NoetlError('NOT_FOUND', `unknown execution ${executionId}`));
-      if (isTerminal(exec.state)) return Promise.resolve(outcomeOf(exec));
+      if (isTerminal(exec.state) || exec.crash) return Promise.resolve(outcomeOf(exec));
       if (signal?.aborted) return Promise.reject(abortError(signal));
       return new Promise<ExecutionOutcome>((res, rej) => {
         const w = {

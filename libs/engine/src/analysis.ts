@@ -6,8 +6,8 @@ import type { NormalizedPlaybook, Step } from '@noetl/dsl';
  */
 export interface Analysis {
   steps: Map<string, Step>;
-  /** Reach(s) as sets */
-  reach: Map<string, Set<string>>;
+  /** Reach(s) as a set, built on first use (a long chain has O(n²) reach entries in total) */
+  reachOf(step: string): Set<string>;
   joins: Set<string>;
   forwardUpstreams: Map<string, string[]>;
   /** step index in document order */
@@ -27,11 +27,15 @@ export function analysis(playbook: NormalizedPlaybook): Analysis {
   });
   const g = playbook.graph;
   const reach = new Map<string, Set<string>>();
-  for (const s of playbook.steps) reach.set(s.name, new Set(g?.reach?.[s.name] ?? []));
+  const reachOf = (step: string): Set<string> => {
+    let r = reach.get(step);
+    if (!r) reach.set(step, (r = new Set(g?.reach?.[step] ?? [])));
+    return r;
+  };
   const forwardUpstreams = new Map<string, string[]>();
   for (const s of playbook.steps) forwardUpstreams.set(s.name, g?.forward_upstreams?.[s.name] ?? []);
   const joins = new Set<string>(g?.joins ?? [...forwardUpstreams].filter(([, u]) => new Set(u).size >= 2).map(([n]) => n));
-  a = { steps, reach, joins, forwardUpstreams, order };
+  a = { steps, reachOf, joins, forwardUpstreams, order };
   CACHE.set(playbook, a);
   return a;
 }

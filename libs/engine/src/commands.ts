@@ -60,6 +60,32 @@ function staticParts(playbook: NormalizedPlaybook, step: Step): StaticParts {
   return s;
 }
 
+const GLOBALS_CACHE = new WeakMap<object, Record<string, unknown>>();
+function globalsFor(state: ExecutionState): Record<string, unknown> {
+  const key = state.playbook;
+  if (!key) return globalsOf(state) as unknown as Record<string, unknown>;
+  let g = GLOBALS_CACHE.get(key);
+  if (!g || g.execution_id !== state.execution_id) GLOBALS_CACHE.set(key, (g = globalsOf(state) as unknown as Record<string, unknown>));
+  return g;
+}
+
+const LIMITS_CACHE = new WeakMap<Step, { of: object; limits: Command['limits'] }>();
+function limitsFor(playbook: NormalizedPlaybook, step: Step, limits: ExecutionState['limits']): Command['limits'] {
+  const c = LIMITS_CACHE.get(step);
+  if (c && c.of === limits) return c.limits;
+  const out: Command['limits'] = {
+    max_task_executions: limits.max_task_executions,
+    inline_max_bytes: stepResultLimit(playbook, step, 'inline_max_bytes', limits),
+    preview_max_bytes: stepResultLimit(playbook, step, 'preview_max_bytes', limits),
+    hydrate_max_bytes: limits.worker_hydrate_max_bytes,
+    reference_first: playbook.executor.policy.results?.reference_first === true,
+  };
+  const dt = playbook.executor.policy.defaults?.timeout_s;
+  if (typeof dt === 'number') out.default_timeout_s = dt;
+  LIMITS_CACHE.set(step, { of: limits, limits: out });
+  return out;
+}
+
 /** Build the command of a step run or of one loop iteration (runtime.md §4) from the current state. */
 export function buildCommand(
   state: ExecutionState,
@@ -86,7 +112,7 @@ export function buildCommand(
     pipeline: step.tasks,
     base_spec: st.base_spec,
     context: {
-      globals: globalsOf(state) as unknown as Record<string, unknown>,
+      globals: globalsFor(state),
       workload: state.workload,
       ctx: state.ctx,
       args: run.args,
@@ -94,20 +120,12 @@ export function buildCommand(
       parent_iter: state.parent?.iter ?? null,
     },
     keychain: keychainOf(playbook),
-    limits: {
-      max_task_executions: limits.max_task_executions,
-      inline_max_bytes: stepResultLimit(playbook, step, 'inline_max_bytes', limits),
-      preview_max_bytes: stepResultLimit(playbook, step, 'preview_max_bytes', limits),
-      hydrate_max_bytes: limits.worker_hydrate_max_bytes,
-      reference_first: playbook.executor.policy.results?.reference_first === true,
-    },
+    limits: limitsFor(playbook, step, limits),
     pool: run.pool,
     issued_at: issuedAt,
   };
   if (state.parent_execution_id) cmd.parent_execution_id = state.parent_execution_id;
   if (step.input !== undefined) cmd.step_input = step.input;
-  const dt = playbook.executor.policy.defaults?.timeout_s;
-  if (typeof dt === 'number') cmd.limits.default_timeout_s = dt;
   if (st.step_output) cmd.step_output = st.step_output;
   if (run.deadline) cmd.deadline = run.deadline;
   return cmd;
@@ -142,8 +160,8 @@ export function pendingCommands(state: ExecutionState, playbook: NormalizedPlayb
       continue;
     }
     if (!run.loop) continue;
-    for (const [idx, it] of Object.entries(run.loop.in_flight)) {
-      if (!it.started) out.push(buildCommand(state, playbook, run, env.now, iterationInfo(run, Number(idx))));
+    for (const it of run.loop.in_flight) {
+      if (!it.started) out.push(buildCommand(state, playbook, run, env.now, iterationInfo(run, it.index)));
     }
   }
   return out;

@@ -148,7 +148,7 @@ function onLost(d: Driver, ev: EventEnvelope<'x.command.dead_lettered'>): void {
   if (p.iteration_id !== undefined) {
     const m = /\/i(\d+)$/.exec(p.iteration_id);
     const index = m ? Number(m[1]) : -1;
-    const it = run.loop?.in_flight[String(index)];
+    const it = run.loop?.in_flight.find((x) => x.index === index);
     if (!it || it.id !== p.iteration_id) return;
     d.emit(
       'loop.iteration.failed',

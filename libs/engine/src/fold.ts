@@ -104,28 +104,49 @@ function successPatch(result: unknown, ref: unknown, extracted: Record<string, u
 
 function iterationOf(run: RunState | undefined, index: number | undefined): { loop: LoopState; it: IterationState } | undefined {
   if (!run?.loop || index === undefined) return undefined;
-  const it = run.loop.in_flight[String(index)];
+  const it = run.loop.in_flight.find((x) => x.index === index);
   return it ? { loop: run.loop, it } : undefined;
 }
 
-/** Worker event belonging to a live run or in-flight iteration: dedupe (T10.1) and return the updated run. */
-function touchWorker(state: ExecutionState, e: NoetlEvent, mark?: (run: RunState, it?: IterationState) => Partial<IterationState> & Partial<RunState>): FoldResult {
+/** The live run and (for iteration events) in-flight iteration a worker event belongs to. */
+function ownerOf(state: ExecutionState, e: NoetlEvent): { run: RunState; loop?: LoopState; it?: IterationState; idx?: number } | undefined {
   const run = liveRun(state, e.step_run_id);
-  if (!run) return noop(state);
+  if (!run) return undefined;
   if (e.iteration_index !== undefined || e.iteration_id !== undefined) {
     const idx = e.iteration_index ?? indexFromIterationId(e.iteration_id);
     const found = iterationOf(run, idx);
-    if (!found) return noop(state);
-    const seen = seenCheck(found.it.seen, e);
-    if (!seen) return noop(state);
-    const it: IterationState = { ...found.it, seen, ...(mark ? (mark(run, found.it) as Partial<IterationState>) : {}) };
-    const loop: LoopState = { ...found.loop, in_flight: { ...found.loop.in_flight, [String(idx)]: it } };
-    return done(withRun(state, { ...run, loop }));
+    return found ? { run, loop: found.loop, it: found.it, idx } : undefined;
   }
-  if (run.is_loop) return noop(state);
-  const seen = seenCheck(run.seen, e);
+  return run.is_loop ? undefined : { run };
+}
+
+function replaceOwner(state: ExecutionState, o: { run: RunState; loop?: LoopState; idx?: number }, patch: Partial<IterationState> & Partial<RunState>): ExecutionState {
+  if (o.loop && o.idx !== undefined) {
+    const idx = o.idx;
+    const in_flight = o.loop.in_flight.map((x) => (x.index === idx ? { ...x, ...(patch as Partial<IterationState>) } : x));
+    return withRun(state, { ...o.run, loop: { ...o.loop, in_flight } });
+  }
+  return withRun(state, { ...o.run, ...(patch as Partial<RunState>) });
+}
+
+/** `step.started` / `loop.iteration.started`: idempotent, so no dedupe record is needed. */
+function markStarted(state: ExecutionState, e: NoetlEvent): FoldResult {
+  const o = ownerOf(state, e);
+  if (!o || (o.it ? o.it.started : o.run.started)) return noop(state);
+  return done(replaceOwner(state, o, { started: true }));
+}
+
+/**
+ * `task.done` / `task.failed` count task visits (stats.tasks): the only non-idempotent effect of a
+ * worker event, hence the only one that needs the per-command seen counters (T10.1). Other task
+ * events change nothing in the scheduler state.
+ */
+function countTask(state: ExecutionState, e: NoetlEvent): FoldResult {
+  const o = ownerOf(state, e);
+  if (!o) return noop(state);
+  const seen = seenCheck(o.it ? o.it.seen : o.run.seen, e);
   if (!seen) return noop(state);
-  return done(withRun(state, { ...run, seen, ...(mark ? (mark(run) as Partial<RunState>) : {}) }));
+  return done(bumpTasks(replaceOwner(state, o, { seen })));
 }
 
 function indexFromIterationId(id: string | undefined): number | undefined {
@@ -221,11 +242,10 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
       return done(withStep(s, e.payload.step, { ...stepRecord(s, e.payload.step), skipped: true }));
     }
     case 'step.started':
-      return touchWorker(state, e, () => ({ started: true }));
+      return markStarted(state, e);
     case 'step.done': {
       const run = liveRun(state, e.step_run_id);
-      if (!run || run.is_loop) return noop(state);
-      if (!seenCheck(run.seen, e)) return noop(state);
+      if (!run || run.is_loop) return noop(state); // T3.2: a terminal of a run that is no longer live is superseded
       const p = e.payload;
       const s = endRun(state, run, 'done', e.ts, successPatch(p.result, p.result_ref, p.extracted, p.http_result));
       return done(s, [{ kind: 'boundary', run, event: e }]);
@@ -233,14 +253,14 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
     case 'step.failed': {
       const run = liveRun(state, e.step_run_id);
       if (!run) return noop(state);
-      if (e.source === 'worker' && (run.is_loop || !seenCheck(run.seen, e))) return noop(state);
+      if (e.source === 'worker' && run.is_loop) return noop(state);
       const s = endRun(state, run, 'failed', e.ts, { error: e.payload.error });
       return done(s, [{ kind: 'boundary', run, event: e }]);
     }
     case 'step.cancelled': {
       const run = liveRun(state, e.step_run_id);
       if (!run) return noop(state);
-      if (e.source === 'worker' && (run.is_loop || !seenCheck(run.seen, e))) return noop(state);
+      if (e.source === 'worker' && run.is_loop) return noop(state);
       return done(endRun(state, run, 'cancelled', e.ts, { error: makeError('cancelled', 'CANCELLED', `step run cancelled: ${e.payload.reason}`) }));
     }
     case 'loop.started': {
@@ -256,7 +276,7 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
         total: p.total,
         items: p.items ?? [],
         next_index: 0,
-        in_flight: {},
+        in_flight: [],
         results: [],
         succeeded: 0,
         failed: 0,
@@ -271,12 +291,13 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
       const run = liveRun(state, e.step_run_id);
       if (!run?.loop) return noop(state);
       const p = e.payload;
-      const it: IterationState = { id: p.iteration_id, command_id: p.command_id, started: false, seen: {} };
-      const loop: LoopState = { ...run.loop, in_flight: { ...run.loop.in_flight, [String(p.index)]: it }, next_index: Math.max(run.loop.next_index, p.index + 1) };
+      if (run.loop.in_flight.some((x) => x.index === p.index)) return noop(state);
+      const it: IterationState = { index: p.index, id: p.iteration_id, command_id: p.command_id, started: false, seen: {} };
+      const loop: LoopState = { ...run.loop, in_flight: [...run.loop.in_flight, it], next_index: Math.max(run.loop.next_index, p.index + 1) };
       return done(withRun(state, { ...run, loop }));
     }
     case 'loop.iteration.started':
-      return touchWorker(state, e, () => ({ started: true }));
+      return markStarted(state, e);
     case 'loop.iteration.done':
     case 'loop.iteration.failed':
     case 'loop.iteration.cancelled':
@@ -345,15 +366,8 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
     case 'x.command.dead_lettered':
       return done(state, [{ kind: 'lost', event: e }]);
     case 'task.done':
-    case 'task.failed': {
-      const r = touchWorker(state, e);
-      return r.applied ? done(bumpTasks(r.state)) : r;
-    }
-    case 'task.started':
-    case 'task.attempt.done':
-    case 'task.attempt.failed':
-    case 'task.cancelled':
-      return touchWorker(state, e);
+    case 'task.failed':
+      return countTask(state, e);
     default:
       return noop(state); // T6.1: unknown / informational events
   }
@@ -376,9 +390,7 @@ function foldIterationEnd(
   const index = e.payload.index ?? e.iteration_index;
   const found = iterationOf(run, index);
   if (!run || !found) return noop(state); // T3.2 / T10.8: first terminal wins
-  if (e.source === 'worker' && !seenCheck(found.it.seen, e)) return noop(state);
-  const loop: LoopState = { ...found.loop, in_flight: { ...found.loop.in_flight } };
-  delete loop.in_flight[String(index)];
+  const loop: LoopState = { ...found.loop, in_flight: found.loop.in_flight.filter((x) => x.index !== index) };
   if (e.event_type === 'loop.iteration.done') {
     const p = e.payload as EventPayloads['loop.iteration.done'];
     const value = p.result_ref ?? (p.result === undefined ? null : p.result);

@@ -78,7 +78,7 @@ export function startLoop(d: Driver, run: RunState, event: Record<string, unknow
   advanceLoop(d, run.id);
 }
 
-const inFlight = (loop: LoopState): number => Object.keys(loop.in_flight).length;
+const inFlight = (loop: LoopState): number => loop.in_flight.length;
 
 /** §8.6 steps 3 and 5: dispatch while allowed, then finish the loop when drained. Returns whether it emitted. */
 export function advanceLoop(d: Driver, runId: string): boolean {

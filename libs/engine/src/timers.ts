@@ -54,8 +54,17 @@ export function activeTimers(state: ExecutionState, playbook: NormalizedPlaybook
   return out;
 }
 
+/** What the armed timers depend on: status (+ cancel/failure record), start time, live runs with deadlines. */
+function signature(state: ExecutionState): string {
+  let sig = `${state.status}|${state.started_at ?? ''}|${state.cancel?.at ?? ''}|${state.failure?.cancel_running ? state.failure.at : ''}`;
+  for (const id in state.runs) if (state.runs[id].deadline) sig += `|${id}`;
+  return sig;
+}
+
 /** Timers to set (new in `after`) and to clear (gone since `before`). */
 export function diffTimers(before: ExecutionState, after: ExecutionState, playbook: NormalizedPlaybook): { set: TimerRequest[]; clear: string[] } {
+  if (before.runs === after.runs && before.status === after.status) return { set: [], clear: [] };
+  if (signature(before) === signature(after)) return { set: [], clear: [] };
   const a = activeTimers(before, playbook);
   const b = activeTimers(after, playbook);
   const had = new Map(a.map((t) => [t.id, t.at]));

@@ -21,7 +21,7 @@ export function joinEnabled(state: ExecutionState, an: Analysis, target: string)
   if (active.size === 0) return true;
   for (const u of an.forwardUpstreams.get(target) ?? []) {
     if (active.has(u)) return false;
-    for (const s of active) if (an.reach.get(s)?.has(u)) return false;
+    for (const s of active) if (an.reachOf(s).has(u)) return false;
   }
   return true;
 }

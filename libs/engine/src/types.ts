@@ -77,6 +77,7 @@ export interface PendingToken {
 export type SeenCounters = Record<string, number>;
 
 export interface IterationState {
+  index: number;
   id: string;
   command_id: string;
   started: boolean;
@@ -93,8 +94,8 @@ export interface LoopState {
   /** the frozen collection of `loop.started` */
   items: unknown[];
   next_index: number;
-  /** in-flight iterations by index; completed iterations keep only their result (below) */
-  in_flight: Record<string, IterationState>;
+  /** in-flight iterations in dispatch order (at most max_in_flight); completed ones keep only their result (below) */
+  in_flight: IterationState[];
   /** iteration results by index, in chunks of RESULT_CHUNK (copy-on-write stays O(chunk)) */
   results: unknown[][];
   succeeded: number;

@@ -37,6 +37,11 @@ export function dataView(R: unknown, opts: { http?: boolean } = {}): unknown {
  * extracted fields are read without fetching; any other key hydrates the payload once.
  */
 export function refView(ref: ResultRef, hydrate: Hydrator, opts: { http?: boolean; extracted?: Record<string, unknown> } = {}): unknown {
+  // A stored list or scalar has no keys (`_ref` etc. are unreachable on it in templates), and a
+  // mapping-shaped view would make `x[0]` undefined and `x | length` count the view's keys. A list
+  // is a lazy list (fetched on first element/length read); a scalar is materialized at once.
+  if (ref.schema?.type === 'array') return lazyList(ref, hydrate);
+  if (ref.schema?.type === 'scalar') return hydrate(ref);
   const own: Record<string, unknown> = { ...(opts.extracted ?? ref.extracted ?? {}), _ref: ref, _store: ref.store, _preview: ref.preview ?? null };
   let loaded = false;
   let raw: unknown;
@@ -46,6 +51,33 @@ export function refView(ref: ResultRef, hydrate: Hydrator, opts: { http?: boolea
       loaded = true;
     }
     return readWithViewRules(raw, key, opts.http === true);
+  });
+}
+
+/**
+ * An array that fetches its stored payload on first use (any element, `length`, iteration,
+ * serialization). `Array.isArray` is true for it, so templates index, loop and filter it as a list.
+ */
+function lazyList(ref: ResultRef, hydrate: Hydrator): unknown[] {
+  let loaded: unknown[] | undefined;
+  const load = (): unknown[] => {
+    if (loaded === undefined) {
+      const v = hydrate(ref);
+      loaded = Array.isArray(v) ? v : [v];
+    }
+    return loaded;
+  };
+  return new Proxy<unknown[]>([], {
+    get: (_t, key) => Reflect.get(load(), key),
+    has: (_t, key) => Reflect.has(load(), key),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_t, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(load(), key);
+      return d && key !== 'length' ? { ...d, configurable: true } : d;
+    },
+    set: () => false,
+    defineProperty: () => false,
+    deleteProperty: () => false,
   });
 }
 

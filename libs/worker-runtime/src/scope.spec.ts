@@ -196,6 +196,32 @@ describe('hydration of referenced values (T7.19, R13.9)', () => {
     expect(fetches).toBe(3); // big (step view, once), ctx.list_ref (once, kept across the ctx write), big again for the whole-value copy
   });
 
+  test('a list result stored by reference reads as a list, fetched once on first use (fix in @noetl/scope refView)', async () => {
+    const h = makeHarness();
+    let fetches = 0;
+    h.deps.hydrate = (r: ResultRef) => {
+      fetches += 1;
+      return fsHydrator(r);
+    };
+    const ref = await h.store.put({ executionId: EXEC, entity: 'r1/list/v1-a1' }, [{ a: 1 }, { a: 2 }]);
+    await runCommand(makeCommand({
+      steps: { biglist: { status: 'done', ref, runs: 1 } },
+      pipeline: [
+        task('probe', 'script', { result: { seq: '{{ biglist is sequence }}' } }),
+        task('t', 'script', {
+          result: {
+            first: '{{ biglist[0].a }}', last: '{{ biglist[-1].a }}', n: '{{ biglist | length }}', whole: '{{ biglist }}',
+            loop: '{% for x in biglist %}{{ x.a }}{% endfor %}', mapped: "{{ biglist | map(attribute='a') | list }}", json: '{{ biglist | tojson }}',
+          },
+        }),
+      ],
+    }), delivery(), h.deps);
+    const [probe, t] = ofType(h.events, 'task.attempt.done').map((e) => e.payload.outcome.data);
+    expect(probe).toEqual({ seq: true });
+    expect(t).toEqual({ first: 1, last: 2, n: 2, whole: [{ a: 1 }, { a: 2 }], loop: '12', mapped: [1, 2], json: '[{"a":1},{"a":2}]' });
+    expect(fetches).toBe(1);
+  });
+
   test('a missing referenced payload gives an attempt error of kind reference_not_available', async () => {
     const h = makeHarness();
     const ref = await h.store.put({ executionId: EXEC, entity: 'r1/gone/v1-a1' }, { n: 1 });

@@ -116,6 +116,8 @@ export class PythonProcess {
   private readyReject!: (e: Error) => void;
   private exitResolve!: () => void;
   private isReady = false;
+  private responsesEnded = false;
+  private onResponsesEnd: (() => void) | undefined;
   private spawnError: Error | undefined;
 
   constructor(pythonPath: string, bootstrapPath: string, memoryLimitBytes: number) {
@@ -138,6 +140,10 @@ export class PythonProcess {
     this.requests.on('error', () => undefined); // EPIPE after a crash: reported through 'exit'
     responses.on('data', (c: Buffer) => this.onData(c));
     responses.on('error', () => undefined);
+    responses.on('end', () => {
+      this.responsesEnded = true;
+      this.onResponsesEnd?.();
+    });
     this.child.stdout?.on('data', (c: Buffer) => this.rawOut?.write(c));
     this.child.stderr?.on('data', (c: Buffer) => {
       this.lastErr.write(c);
@@ -301,12 +307,20 @@ export class PythonProcess {
         : `exited during start-up (${signal ? `signal ${signal}` : `exit code ${code}`}): ${this.lastErr.tailText().trim()}`;
       this.readyReject(new Error(detail.startsWith('cannot start') ? detail : `cannot start python interpreter: ${detail}`));
     }
-    // let the pipes drain so the last raw output is attributed before the task settles
-    setImmediate(() => {
-      const p = this.pending;
-      p?.resolve({ type: 'crashed', exitCode: code, signal, raw: this.raw(), pid: this.pid, started: p.started });
-      this.exitResolve();
-    });
+    // read what the interpreter wrote before dying (the `started` ack, last raw output) before
+    // settling: wait for the response pipe's end, bounded (a forked grandchild may hold it open)
+    const settle = (): void => {
+      clearTimeout(bound);
+      this.onResponsesEnd = undefined;
+      setImmediate(() => {
+        const p = this.pending;
+        p?.resolve({ type: 'crashed', exitCode: code, signal, raw: this.raw(), pid: this.pid, started: p.started });
+        this.exitResolve();
+      });
+    };
+    const bound = setTimeout(settle, 200);
+    if (this.responsesEnded || this.child.pid === undefined) settle();
+    else this.onResponsesEnd = settle;
   }
 }
 

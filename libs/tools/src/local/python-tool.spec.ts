@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createPythonTool } from './python-tool';
@@ -393,8 +393,12 @@ describe('python tool (real python3 processes)', () => {
       const local = createPythonTool({ poolSize: 1 });
       try {
         const ctx = makeTestContext();
-        const out = await local.run({ code: 'import os\nos._exit(3)' }, ctx);
+        const dir = mkdtempSync(path.join(tmpdir(), 'noetl-py-'));
+        const log = path.join(dir, 'runs');
+        const out = await local.run({ code: 'import os\nwith open(log, "a") as f:\n    f.write("ran\\n")\nos._exit(3)', input: { log } }, ctx);
         expect(out.error).toMatchObject({ kind: 'script_error', code: 'PY_PROCESS_EXIT', details: { exit_code: 3, signal: null } });
+        expect(readFileSync(log, 'utf8')).toBe('ran\n'); // a task that started is never re-run
+        rmSync(dir, { recursive: true, force: true });
         expect(out.error?.message).toContain('exit code 3');
         const seg = await local.run({ code: 'import ctypes\nctypes.string_at(0)' }, ctx);
         expect(seg.error).toMatchObject({ kind: 'script_error', code: 'PY_PROCESS_EXIT', details: { signal: 'SIGSEGV' } });
