@@ -5,7 +5,7 @@
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-if (!process.env.TSX_TSCONFIG_PATH) process.env.TSX_TSCONFIG_PATH = path.join(root, 'tsconfig.json');
+process.env.TSX_TSCONFIG_PATH = path.join(root, 'tsconfig.json');
 require('tsx/cjs');
 
 const { main } = require(path.join(root, 'apps/cli/src/main.ts'));

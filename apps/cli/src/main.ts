@@ -49,11 +49,17 @@ Prints diagnostics as \`file:line:col severity CODE message\` with the offending
 {"file", "status", "diagnostics"} for several. Exit 0 when every file is valid (warnings do not
 fail), 2 otherwise.
 `,
-  replay: `Usage: noetl replay FILE.jsonl [--json] [--execution ID]
+  replay: `Usage: noetl replay FILE.jsonl [--json] [--execution ID] [--playbook FILE] [--catalog DIR]...
 
 Folds a saved event log (\`noetl run --events-out\`) into the execution's state and prints the same
 JSON document as \`noetl run --json\` on stdout (never re-runs tools). Without --json a summary table
-is also shown on stderr. --execution picks one execution of a log holding several (default: the root).
+is also shown on stderr.
+Options:
+  --execution ID     the execution to rebuild (default: the root of the log)
+  --playbook FILE    the playbook the log was made with (default: the file recorded in the log,
+                     else a file under . or --catalog whose metadata.path and digest match)
+  --catalog DIR      more places to look for the playbook (repeatable)
+Exit: 0 completed, 1 failed or cancelled, 2 unreadable log or playbook not found.
 `,
   conformance: `Usage: noetl conformance DIR [--mode embedded|mesh] [--json] [--filter NAME]
 

@@ -126,3 +126,21 @@ describe('runner', () => {
     expect(results.map(formatCaseLine)).toEqual([`FAIL cases: no cases found in ${dir} matching zzz`]);
   });
 });
+
+describe('embedded executor', () => {
+  it('a case needing a tool kind the registry lacks fails with that reason', async () => {
+    const { ToolRegistry, createNoopTool } = await import('@noetl/tools');
+    const { createEmbeddedExecutor } = await import('./embedded-executor');
+    const home = mkdtempSync(join(tmpdir(), 'conf-home-'));
+    const executor = createEmbeddedExecutor({ tools: new ToolRegistry().register(createNoopTool()), env: { ...process.env, NOETL_HOME: home } });
+    try {
+      const [py] = loadCases(SHARED, { filter: '42-python' });
+      const out = await runCase(py, executor);
+      expect(formatCaseLine(out.result)).toMatch(/^FAIL 42-python-result-globals: needs tool kind python, not registered \(available: noop\)$/);
+      const [noop] = loadCases(SHARED, { filter: '01-linear' });
+      expect((await runCase(noop, executor)).result.ok).toBe(true);
+    } finally {
+      await executor.close();
+    }
+  });
+});

@@ -20,5 +20,5 @@ export type { CatalogEntry, CatalogLoad } from './catalog';
 export { parseCredentials, loadCredentialsFile, credentialsFromEnv, createCredentialStore } from './credentials';
 export type { CredentialMap } from './credentials';
 export { readFsRefSync, hydrateDeep } from './hydrate';
-export { createDefaultTools } from './default-tools';
+export { createDefaultTools } from './tools-entry';
 export { toolKindsOf } from './tool-kinds';

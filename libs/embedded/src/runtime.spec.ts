@@ -23,9 +23,7 @@ function write(name: string, text: string): string {
 const count = (events: readonly LoggedEvent[], type: string, step?: string) =>
   events.filter((e) => e.event_type === type && (step === undefined || e.step === step)).length;
 
-const LINEAR = write(
-  'linear.yaml',
-  `apiVersion: noetl.io/v2
+const LINEAR_TEXT = `apiVersion: noetl.io/v2
 kind: Playbook
 metadata: { name: linear, path: tests/linear }
 workload: { n: 2 }
@@ -43,8 +41,8 @@ workflow:
     next: { arcs: [ { step: end } ] }
   - step: end
     tool: { kind: noop, result: { final: "{{ py.double }}" } }
-`,
-);
+`;
+const LINEAR = write('linear.yaml', LINEAR_TEXT);
 
 const SLOW = write(
   'slow.yaml',
@@ -160,6 +158,32 @@ describe('embedded runtime', () => {
     const r = replayLog(parseJsonl(text), { cwd: dir });
     expect(r.executionId).toBe(id);
     expect(r.document).toEqual(JSON.parse(JSON.stringify(live)));
+  });
+});
+
+describe('replay: finding the playbook of a log', () => {
+  it('uses the recorded file, refuses a changed file, accepts --playbook with a warning', async () => {
+    const f = write('replay/pb.yaml', LINEAR_TEXT);
+    const rt = createEmbeddedRuntime({ env, cwd: dir, workers: 2 });
+    let text: string;
+    let live: unknown;
+    try {
+      const id = await rt.submit(f, { n: 1 });
+      await rt.waitForTerminal(id);
+      live = JSON.parse(JSON.stringify(await rt.document(id)));
+      text = rt.treeEvents(id).map((e) => JSON.stringify(e)).join('\n');
+    } finally {
+      await rt.close();
+    }
+    const events = parseJsonl(text);
+    expect(replayLog(events, { cwd: join(dir, 'replay') }).document).toEqual(live);
+    // the file changes: its digest no longer matches the log
+    writeFileSync(f, LINEAR_TEXT.replace('n: 2', 'n: 3'));
+    expect(() => replayLog(events, { cwd: join(dir, 'replay') })).toThrow(/digest .* the log was made with .*pass --playbook FILE/);
+    const r = replayLog(events, { cwd: join(dir, 'replay'), playbook: f });
+    expect(r.warnings[0]).toMatch(/digest/);
+    expect(r.document).toEqual(live);
+    expect(() => replayLog([], {})).toThrow(/empty/);
   });
 });
 

@@ -6,8 +6,8 @@ import { createFsResultStore, type ResultStore } from '@noetl/results';
 import type { ChildExecutionRequest, ChildExecutionResult, ChildExecutions, ToolRegistry } from '@noetl/tools';
 import { ControlChannel, WorkQueue } from './bus';
 import { FileCatalog, type CatalogEntry } from './catalog';
+import { createDefaultTools } from './tools-entry';
 import { createCredentialStore } from './credentials';
-import { createDefaultTools } from './default-tools';
 import { buildDocument, errorWithStep } from './document';
 import { isTerminal, newState, processInput, summary, type ExecutionState } from './engine-port';
 import { hydrateDeep, readFsRefSync } from './hydrate';
@@ -17,7 +17,7 @@ import {
   PlaybookRejectedError, type EmbeddedRuntime, type EmbeddedRuntimeOptions, type ExecutionOutcome, type RunDocument, type SubmitOptions,
   type SubmitTarget, type TerminalStatus,
 } from './types';
-import { startWorkers, type WorkerPool } from './workers';
+import type { WorkerPool } from './workers';
 
 interface ExecRecord {
   id: string;
@@ -49,6 +49,11 @@ const DRAIN_BATCH = 256;
 const SCHEDULER_ID = 'embedded-scheduler';
 const API_ID = 'embedded-api';
 
+function lazy<T>(id: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(id) as T;
+}
+
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
@@ -73,6 +78,8 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
   const results: ResultStore = opts.resultStore ?? createFsResultStore({ root: join(home, 'results') });
   const ownTools = !opts.tools;
   let tools: ToolRegistry | null = opts.tools ?? null;
+  // tools and the worker runtime load on first use: `noetl replay` and library users that only
+  // read logs never pay for the drivers (duckdb, nats, pg, undici)
   const getTools = (): ToolRegistry => (tools ??= createDefaultTools({ env }));
   const credentials = createCredentialStore(opts.credentials ?? {});
   const catalog = new FileCatalog({ dirs: opts.catalogDirs ?? [], cwd });
@@ -405,7 +412,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
   let pool: WorkerPool | null = null;
   const ensureWorkers = (): void => {
     if (pool || closed) return;
-    pool = startWorkers({
+    pool = lazy<typeof import('./workers')>('./workers').startWorkers({
       count: opts.workers ?? 4,
       queue,
       control,
@@ -480,7 +487,8 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
     async document(executionId): Promise<RunDocument> {
       const exec = execs.get(executionId);
       if (!exec) throw new NoetlError('NOT_FOUND', `unknown execution ${executionId}`);
-      return buildDocument(exec.state, log.events(executionId), hydrate);
+      const doc = buildDocument(exec.state, log.events(executionId), hydrate);
+      return exec.crash ? { ...doc, status: 'failed', error: exec.crash } : doc;
     },
 
     status: (executionId) => execs.get(executionId)?.state.status,

@@ -16,7 +16,7 @@ export function baseSpec(playbook: NormalizedPlaybook, step: Step): Record<strin
 
 /** Effective pool (§8.5): the merged `spec.pool`, else `executor.spec.pool`, else `default`. */
 export function poolOf(playbook: NormalizedPlaybook, step: Step): string {
-  const p = baseSpec(playbook, step).pool;
+  const p = staticParts(playbook, step).base_spec.pool;
   return typeof p === 'string' && p !== '' ? p : playbook.executor.pool || 'default';
 }
 

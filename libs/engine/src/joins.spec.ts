@@ -125,6 +125,18 @@ describe('joins (runtime §8.4, T8.5–T8.7)', () => {
     expect(sim.run().status).toBe('completed');
   });
 
+  it('defensive DEADLOCK check (T8.12) on an inconsistent graph analysis', () => {
+    const pb = buildPlaybook({ steps: [{ name: 'start', next: { mode: 'inclusive', arcs: ['j1', 'j2'] } }, { name: 'j1' }, { name: 'j2' }] });
+    const g = pb.graph as { joins: string[]; forward_upstreams: Record<string, string[]> };
+    g.joins = ['j1', 'j2'];
+    g.forward_upstreams = { ...g.forward_upstreams, j1: ['start', 'j2'], j2: ['start', 'j1'] };
+    const sim = new Sim(pb);
+    const st = sim.run();
+    expect(st.status).toBe('failed');
+    expect(summarize(st, hydrateNone).error).toMatchObject({ kind: 'internal', code: 'DEADLOCK' });
+    expect((sim.events('execution.failed')[0] as Ev).payload.discarded_tokens).toHaveLength(2);
+  });
+
   it('joinEnabled implements the potentially-active rule exactly', () => {
     const pb = example(30);
     const an = analysis(pb);
@@ -157,7 +169,7 @@ describe('cycles (R11.14, T8.4)', () => {
         { name: 'done', result: { total: '{{ ctx.total }}', pages: '{{ ctx.page - 1 }}' } },
       ],
     });
-    const sim = new Sim(pb, { script: (cmd, r) => (cmd.step === 'fetch' ? { ok: true, result: pages[cmd.context.ctx.page as number] } : undefined) ?? (undefined as never) });
+    const sim = new Sim(pb, { script: (cmd) => (cmd.step === 'fetch' ? { ok: true, result: pages[cmd.context.ctx.page as number] } : undefined) });
     const st = sim.run();
     const sum = summarize(st, hydrateNone);
     expect(sum.status).toBe('completed');

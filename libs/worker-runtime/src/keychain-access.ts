@@ -1,5 +1,5 @@
 import { defineFallback } from '@noetl/template';
-import type { KeychainEntryDef, KeychainResolver, KeychainScopeInfo, ResolvedKeychainEntry } from './keychain';
+import type { KeychainEntryDef, KeychainResolver, KeychainScopeInfo, ResolvedKeychainEntry } from './types';
 import type { SecretSet } from './secrets';
 import { keychainUnresolved } from './errors';
 

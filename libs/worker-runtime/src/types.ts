@@ -2,7 +2,6 @@ import type { NoetlEvent } from '@noetl/events';
 import type { ChildExecutions, Credential, ToolRegistry } from '@noetl/tools';
 import type { ResultStore } from '@noetl/results';
 import type { Hydrator } from '@noetl/scope';
-import type { KeychainResolver } from './keychain';
 
 /** The platform credential store (embedded mode: the `--credentials` file; mesh: the secrets service). */
 export interface CredentialStore {
@@ -56,4 +55,36 @@ export interface CommandOutcome {
   status: 'done' | 'failed' | 'cancelled';
   /** the terminal event: step.done|failed|cancelled or loop.iteration.done|failed|cancelled */
   terminal: NoetlEvent;
+}
+
+/** One keychain entry as it travels in the command (dsl §2.3; templates unrendered, T4.2). */
+export interface KeychainEntryDef {
+  name: string;
+  kind: string;
+  scope: string;
+  fields: Record<string, unknown>;
+}
+
+/** Which execution asks (KK.1 cache keys). */
+export interface KeychainScopeInfo {
+  catalogId: string;
+  executionId: string;
+  rootExecutionId: string;
+}
+
+/** A resolved entry: the mapping templates read as `keychain.<name>`, and a credential type for `auth`. */
+export interface ResolvedKeychainEntry {
+  value: Record<string, unknown>;
+  type: string;
+}
+
+/**
+ * Resolves keychain entries (tools.md §K) and caches them per scope key (KK.1). Entry fields are
+ * rendered by the caller (they may reference workload and earlier entries, R2.11) and handed in
+ * as `fields`; the cache key does not depend on them.
+ */
+export interface KeychainResolver {
+  resolve(entry: KeychainEntryDef, info: KeychainScopeInfo, fields: Record<string, unknown>, signal?: AbortSignal): Promise<ResolvedKeychainEntry>;
+  /** drop a cached value (KK.3: a 401 from a task that used the entry) */
+  invalidate(entry: KeychainEntryDef, info: KeychainScopeInfo): void;
 }
