@@ -76,7 +76,7 @@ export function analyzeGraph(steps: Step[], entry: string, analyzer: TemplateAna
   const stepRefs = record<{ steps: string[]; dynamic: boolean }>();
   for (const s of steps) {
     const refs = stepReferences(s, byName, analyzer);
-    if (!(s.name in stepRefs)) stepRefs[s.name] = refs;
+    if (!Object.prototype.hasOwnProperty.call(stepRefs, s.name)) stepRefs[s.name] = refs;
     for (const arc of s.next.arcs) {
       arc.failure_aware = typeof arc.when === 'string' && analyzer.facts(arc.when, !isTemplate(arc.when)).roots.includes('event');
     }

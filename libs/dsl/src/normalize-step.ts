@@ -81,6 +81,10 @@ function stepName(ctx: NormContext, raw: Record<string, unknown>, path: string):
     ctx.report('E_STEP_NAME', np, `step name must be a non-empty string without surrounding whitespace, got ${describe(n)}`);
     return typeof n === 'string' && n.trim() !== '' ? n : undefined;
   }
+  if (n === '__proto__') {
+    ctx.report('E_STEP_NAME', np, '`__proto__` cannot name a step');
+    return undefined;
+  }
   if (RESERVED.has(n)) {
     ctx.report('E_RESERVED_STEP_NAME', np, `\`${n}\` is a reserved root name and cannot name a step`, { hint: `rename the step, e.g. ${n}_step` });
   }

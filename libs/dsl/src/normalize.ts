@@ -137,7 +137,7 @@ function normalizeKeychain(ctx: NormContext, raw: unknown): KeychainEntry[] {
       return;
     }
     let ok = true;
-    if (!isIdentifier(e.name)) {
+    if (!isIdentifier(e.name) || e.name === '__proto__') {
       ctx.report('E_KEYCHAIN_ENTRY', 'name' in e ? pathKey(p, 'name') : p, `keychain name must be an identifier, got ${describe(e.name)}`);
       ok = false;
     } else if (seen.has(e.name)) {
@@ -306,7 +306,7 @@ function normalizeWorkbook(ctx: NormContext, raw: unknown): Record<string, Workb
   const out: Record<string, WorkbookEntry> = {};
   if (raw === undefined || raw === null) return out;
   const add = (name: unknown, tool: unknown, p: string, toolPath: string, extra: Partial<WorkbookEntry>) => {
-    if (typeof name !== 'string' || name === '') {
+    if (typeof name !== 'string' || name === '' || name === '__proto__') {
       ctx.report('E_WORKBOOK_ENTRY', p, `a workbook entry needs a name, got ${describe(name)}`);
       return;
     }

@@ -17,6 +17,7 @@ interface StepGen {
   admit: null | { allow: boolean; onOdd: boolean };
   mode: 'exclusive' | 'inclusive';
   arcs: ArcGen[];
+  /** arm a step deadline */
   ctxWrite: boolean;
 }
 
@@ -112,6 +113,7 @@ function toPlaybook(g: { steps: StepGen[]; noMatchFail: boolean[]; onUnhandledCa
       next: { mode: s.mode, on_no_match: g.noMatchFail[i] && arcs.length > 0 && i % 3 === 2 ? 'fail' : 'complete', arcs },
       result: { step: me, args: '{{ args }}' },
     };
+    if (s.ctxWrite) def.timeout_s = 30; // a step deadline (timer armed, cleared, or fired by the timer property)
     if (s.admit) def.admit = [{ when: `{{ (ctx.c_${me} | default(0)) is ${s.admit.onOdd ? 'odd' : 'even'} }}`, allow: s.admit.allow }];
     if (s.loop) {
       const items = Array.from({ length: s.loop.size }, (_, k) => k);
@@ -257,7 +259,7 @@ describe('property: live state == replay(log), invariants hold (fast-check)', ()
         sim.run();
         checkInvariants(sim);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.ENGINE_FC_RUNS ?? 300) },
     );
   });
 
@@ -270,14 +272,17 @@ describe('property: live state == replay(log), invariants hold (fast-check)', ()
         sim.start();
         let k = 0;
         while (!isTerminal(sim.state) && sim.step()) {
-          if (++k === cancelAt) sim.cancel();
+          if (++k === cancelAt) {
+            if (seed % 3 === 0) sim.fireNextTimer(); // a deadline expires mid-run
+            else sim.cancel();
+          }
         }
         while (!isTerminal(sim.state) && sim.fireNextTimer()) {
           while (!isTerminal(sim.state) && sim.step());
         }
         checkInvariants(sim);
       }),
-      { numRuns: 150 },
+      { numRuns: Math.ceil(Number(process.env.ENGINE_FC_RUNS ?? 300) / 2) },
     );
   });
 });
