@@ -147,3 +147,19 @@ describe('source positions', () => {
     expect(p.index.locate('a["d.e"]', true)).toEqual({ line: 3, column: 3 });
   });
 });
+
+describe('paths', () => {
+  it('splitPath inverts pathKey/pathIndex for any keys', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fc = require('fast-check') as typeof import('fast-check');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { pathKey, pathIndex } = require('./paths') as typeof import('./paths');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { splitPath } = require('./yaml-source') as typeof import('./yaml-source');
+    fc.assert(fc.property(fc.array(fc.oneof(fc.string(), fc.nat({ max: 50 }))), (segs) => {
+      let p = '';
+      for (const s of segs) p = typeof s === 'number' ? pathIndex(p, s) : pathKey(p, s);
+      expect(splitPath(p)).toEqual(segs.map(String));
+    }), { numRuns: 500 });
+  });
+});

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DuckDBInstance, ResultReturnType, StatementType } from '@duckdb/node-api';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import { duckdb } from './duckdb-module';
 import type { DuckDBConnection, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';
 import { isPlainObject, makeError } from '@noetl/common';
 import type { ErrorKind } from '@noetl/common';
@@ -79,7 +80,7 @@ export function createDuckdbTool(opts: DuckdbToolOptions = {}): ToolHandler & { 
     if (!p) {
       p = (async () => {
         mkdirSync(path.dirname(file), { recursive: true });
-        return DuckDBInstance.create(file);
+        return duckdb().DuckDBInstance.create(file);
       })();
       instances.set(file, p);
       p.catch(() => instances.delete(file));
@@ -171,7 +172,7 @@ async function runDuckdb(config: Record<string, unknown>, ctx: ToolContext, env:
   const done: SqlStatementResult[] = [];
   try {
     try {
-      instance = memory ? await DuckDBInstance.create(':memory:') : await env.openFile(database);
+      instance = memory ? await duckdb().DuckDBInstance.create(':memory:') : await env.openFile(database);
       conn = await instance.connect();
     } catch (e) {
       return errorOutcome(SOURCE, 'db_error', 'DUCKDB_ERROR', `cannot open duckdb database '${database}': ${messageOf(e)}`, ctx);
@@ -384,12 +385,13 @@ function quoteIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
-const COUNTED = new Set<number>([StatementType.INSERT, StatementType.UPDATE, StatementType.DELETE, StatementType.MERGE_INTO]);
+let counted: Set<number> | undefined;
+const COUNTED = { has: (t: number): boolean => (counted ??= new Set<number>([duckdb().StatementType.INSERT, duckdb().StatementType.UPDATE, duckdb().StatementType.DELETE, duckdb().StatementType.MERGE_INTO])).has(t) };
 
 function toStatementResult(reader: DuckDBResultReader, index: number): SqlStatementResult {
-  const typeName = StatementType[reader.statementType] ?? 'UNKNOWN';
-  if (reader.returnType !== ResultReturnType.QUERY_RESULT) {
-    const affected = reader.returnType === ResultReturnType.CHANGED_ROWS ? reader.rowsChanged : 0;
+  const typeName = duckdb().StatementType[reader.statementType] ?? 'UNKNOWN';
+  if (reader.returnType !== duckdb().ResultReturnType.QUERY_RESULT) {
+    const affected = reader.returnType === duckdb().ResultReturnType.CHANGED_ROWS ? reader.rowsChanged : 0;
     return {
       index,
       command_tag: COUNTED.has(reader.statementType) ? `${typeName} ${affected}` : typeName.replace(/_/g, ' '),

@@ -1,9 +1,4 @@
-import {
-  DuckDBArrayValue, DuckDBBitValue, DuckDBBlobValue, DuckDBDateValue, DuckDBDecimalValue, DuckDBGeometryValue,
-  DuckDBIntervalValue, DuckDBListValue, DuckDBMapValue, DuckDBStructValue, DuckDBTimestampMillisecondsValue,
-  DuckDBTimestampNanosecondsValue, DuckDBTimestampSecondsValue, DuckDBTimestampTZValue, DuckDBTimestampValue,
-  DuckDBTimeNSValue, DuckDBTimeTZValue, DuckDBTimeValue, DuckDBUnionValue, DuckDBUUIDValue, DuckDBVariantValue,
-} from '@duckdb/node-api';
+import { duckdb } from './duckdb-module';
 import type { DuckDBValue } from '@duckdb/node-api';
 
 /**
@@ -16,6 +11,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
  * UNION/VARIANT -> their value; JSON columns -> parsed JSON; anything else -> its text form.
  */
 export function duckdbToJson(v: DuckDBValue, isJsonColumn = false): unknown {
+  const D = duckdb();
   if (v === null || v === undefined) return null;
   switch (typeof v) {
     case 'boolean':
@@ -36,28 +32,28 @@ export function duckdbToJson(v: DuckDBValue, isJsonColumn = false): unknown {
     default:
       break;
   }
-  if (v instanceof DuckDBDecimalValue) return decimalToJson(v.toString());
-  if (v instanceof DuckDBDateValue) return v.isFinite ? v.toString() : infinity(v.days > 0);
-  if (v instanceof DuckDBTimestampTZValue) {
+  if (v instanceof D.DuckDBDecimalValue) return decimalToJson(v.toString());
+  if (v instanceof D.DuckDBDateValue) return v.isFinite ? v.toString() : infinity(v.days > 0);
+  if (v instanceof D.DuckDBTimestampTZValue) {
     if (!v.isFinite) return infinity(v.micros > 0n);
-    return `${new DuckDBTimestampValue(v.micros).toString().replace(' ', 'T')}Z`;
+    return `${new D.DuckDBTimestampValue(v.micros).toString().replace(' ', 'T')}Z`;
   }
-  if (v instanceof DuckDBTimestampValue || v instanceof DuckDBTimestampSecondsValue
-    || v instanceof DuckDBTimestampMillisecondsValue || v instanceof DuckDBTimestampNanosecondsValue) {
+  if (v instanceof D.DuckDBTimestampValue || v instanceof D.DuckDBTimestampSecondsValue
+    || v instanceof D.DuckDBTimestampMillisecondsValue || v instanceof D.DuckDBTimestampNanosecondsValue) {
     if (!v.isFinite) return infinity(v.toString().startsWith('infinity'));
     return v.toString().replace(' ', 'T');
   }
-  if (v instanceof DuckDBTimeValue || v instanceof DuckDBTimeTZValue || v instanceof DuckDBTimeNSValue) return v.toString();
-  if (v instanceof DuckDBIntervalValue) return intervalToIso(v.months, v.days, v.micros);
-  if (v instanceof DuckDBBlobValue) return Buffer.from(v.bytes).toString('base64');
-  if (v instanceof DuckDBUUIDValue || v instanceof DuckDBBitValue || v instanceof DuckDBGeometryValue) return v.toString();
-  if (v instanceof DuckDBListValue || v instanceof DuckDBArrayValue) return v.items.map((x) => duckdbToJson(x));
-  if (v instanceof DuckDBStructValue) {
+  if (v instanceof D.DuckDBTimeValue || v instanceof D.DuckDBTimeTZValue || v instanceof D.DuckDBTimeNSValue) return v.toString();
+  if (v instanceof D.DuckDBIntervalValue) return intervalToIso(v.months, v.days, v.micros);
+  if (v instanceof D.DuckDBBlobValue) return Buffer.from(v.bytes).toString('base64');
+  if (v instanceof D.DuckDBUUIDValue || v instanceof D.DuckDBBitValue || v instanceof D.DuckDBGeometryValue) return v.toString();
+  if (v instanceof D.DuckDBListValue || v instanceof D.DuckDBArrayValue) return v.items.map((x) => duckdbToJson(x));
+  if (v instanceof D.DuckDBStructValue) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v.entries)) out[k] = duckdbToJson(x);
     return out;
   }
-  if (v instanceof DuckDBMapValue) {
+  if (v instanceof D.DuckDBMapValue) {
     const scalarKeys = v.entries.every((e) => ['string', 'number', 'bigint', 'boolean'].includes(typeof e.key));
     if (scalarKeys) {
       const out: Record<string, unknown> = {};
@@ -66,8 +62,8 @@ export function duckdbToJson(v: DuckDBValue, isJsonColumn = false): unknown {
     }
     return v.entries.map((e) => ({ key: duckdbToJson(e.key), value: duckdbToJson(e.value) }));
   }
-  if (v instanceof DuckDBUnionValue) return duckdbToJson(v.value);
-  if (v instanceof DuckDBVariantValue) return duckdbToJson(v.value);
+  if (v instanceof D.DuckDBUnionValue) return duckdbToJson(v.value);
+  if (v instanceof D.DuckDBVariantValue) return duckdbToJson(v.value);
   return String(v);
 }
 

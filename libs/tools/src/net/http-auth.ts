@@ -1,4 +1,7 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { lazyModule } from '../lazy';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const undici = lazyModule(() => require('undici') as typeof import('undici'));
 import type { Credential, ToolContext } from '../types';
 import { cacheKey, credString } from './common';
 
@@ -164,7 +167,7 @@ async function fetchClientCredentialsToken(o: {
   }
   let res;
   try {
-    res = await request(o.tokenUrl, {
+    res = await undici().request(o.tokenUrl, {
       method: 'POST', headers, body: form.toString(), dispatcher: o.dispatcher,
       headersTimeout: o.timeoutMs, bodyTimeout: o.timeoutMs, signal: AbortSignal.timeout(o.timeoutMs),
     });

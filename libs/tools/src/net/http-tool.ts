@@ -2,7 +2,10 @@ import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { lazyModule } from '../lazy';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const undici = lazyModule(() => require('undici') as typeof import('undici'));
 import { isPlainObject, type ErrorKind } from '@noetl/common';
 import type { OutcomeHelpers, ToolContext, ToolHandler, ToolOutcome } from '../types';
 import { effectiveTimeoutMs } from '../local/timeout';
@@ -82,7 +85,7 @@ export function createHttpTool(opts: HttpToolOptions = {}): ToolHandler {
     const key = `${verifySsl}|${connectMs}`;
     let a = agents.get(key);
     if (!a) {
-      a = new Agent({
+      a = new (undici().Agent)({
         connect: { timeout: connectMs, rejectUnauthorized: verifySsl },
         connections: opts.connectionsPerOrigin ?? 16,
         keepAliveTimeout: 4_000,
@@ -254,7 +257,7 @@ async function execute(p: HttpPlan, ctx: ToolContext, dispatcher: Dispatcher): P
   let helpers: OutcomeHelpers | undefined;
   try {
     for (let hop = 0; ; hop++) {
-      const res = await request(url, {
+      const res = await undici().request(url, {
         method: method as Dispatcher.HttpMethod,
         headers,
         body,

@@ -1,8 +1,16 @@
-import { credsAuthenticator, headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
-import { Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { JsMsg } from '@nats-io/jetstream';
+import { lazyModule } from '../lazy';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const natsCore = lazyModule(() => require('@nats-io/nats-core') as typeof import('@nats-io/nats-core'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const natsNode = lazyModule(() => require('@nats-io/transport-node') as typeof import('@nats-io/transport-node'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const jsMod = lazyModule(() => require('@nats-io/jetstream') as typeof import('@nats-io/jetstream'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const kvMod = lazyModule(() => require('@nats-io/kv') as typeof import('@nats-io/kv'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const objMod = lazyModule(() => require('@nats-io/obj') as typeof import('@nats-io/obj'));
 import { isPlainObject, type ErrorKind } from '@noetl/common';
 import type { ToolContext, ToolHandler, ToolOutcome } from '../types';
 import {
@@ -56,12 +64,12 @@ export function createNatsTool(opts: NatsToolOptions = {}): ToolHandler {
     const key = cacheKey({ servers: spec.servers, user: spec.user, p: spec.pass && cacheKey({ p: spec.pass }), t: spec.token && cacheKey({ t: spec.token }), c: spec.creds && cacheKey({ c: spec.creds }) });
     let p = conns.get(key);
     if (!p) {
-      p = connect({
+      p = natsNode().connect({
         servers: spec.servers,
         user: spec.user,
         pass: spec.pass,
         token: spec.token,
-        authenticator: spec.creds ? credsAuthenticator(new TextEncoder().encode(spec.creds)) : undefined,
+        authenticator: spec.creds ? natsCore().credsAuthenticator(new TextEncoder().encode(spec.creds)) : undefined,
         name: 'noetl-nats-tool',
         timeout: opts.connectTimeoutMs ?? 5000,
         maxReconnectAttempts: 10,
@@ -179,7 +187,7 @@ function ttlMs(config: Record<string, unknown>): number | undefined {
 }
 
 function isStreamNotFound(e: unknown): boolean {
-  return e instanceof JetStreamApiError && (e.code === 10059 || /stream not found/i.test(e.message));
+  return e instanceof jsMod().JetStreamApiError && (e.code === 10059 || /stream not found/i.test(e.message));
 }
 
 type Hdrs = { keys(): string[]; get(k: string): string };
@@ -203,7 +211,7 @@ async function runOperation(
     case 'kv_get': {
       const bucket = req(config, 'bucket');
       const key = req(config, 'key');
-      const kv = await new Kvm(nc).open(bucket);
+      const kv = await new (kvMod().Kvm)(nc).open(bucket);
       let e;
       try {
         e = await kv.get(key);
@@ -220,7 +228,7 @@ async function runOperation(
       const key = req(config, 'key');
       const data = payload(config);
       const create = optBool(config, 'create', true);
-      const kvm = new Kvm(nc);
+      const kvm = new (kvMod().Kvm)(nc);
       let revision: number;
       try {
         revision = await (await kvm.open(bucket)).put(key, data);
@@ -238,7 +246,7 @@ async function runOperation(
     case 'kv_purge': {
       const bucket = req(config, 'bucket');
       const key = req(config, 'key');
-      const kv = await new Kvm(nc).open(bucket);
+      const kv = await new (kvMod().Kvm)(nc).open(bucket);
       try {
         if (op === 'kv_delete') await kv.delete(key);
         else await kv.purge(key);
@@ -251,7 +259,7 @@ async function runOperation(
     case 'kv_keys': {
       const bucket = req(config, 'bucket');
       const filter = optString(config, 'key');
-      const kv = await new Kvm(nc).open(bucket);
+      const kv = await new (kvMod().Kvm)(nc).open(bucket);
       const keys: string[] = [];
       try {
         for await (const k of await kv.keys(filter)) keys.push(k);
@@ -289,7 +297,7 @@ async function runOperation(
       const bucket = req(config, 'bucket');
       const name = req(config, 'name', 'key');
       const data = payload(config);
-      const objm = new Objm(nc);
+      const objm = new (objMod().Objm)(nc);
       let os;
       try {
         os = await objm.open(bucket);
@@ -315,11 +323,11 @@ async function runOperation(
       if (hdrMap !== undefined && hdrMap !== null && !isPlainObject(hdrMap)) throw new NetConfigError('headers', "field 'headers' must be a mapping");
       let h;
       if (isPlainObject(hdrMap)) {
-        h = natsHeaders();
+        h = natsCore().headers();
         for (const [k, v] of Object.entries(hdrMap)) if (v !== null && v !== undefined) h.set(k, String(v));
       }
       const msgID = optString(config, 'msg_id');
-      const js = jetstream(nc);
+      const js = jsMod().jetstream(nc);
       const ack = await js.publish(subject, data, { ...(h ? { headers: h } : {}), ...(msgID ? { msgID } : {}), ...(optString(config, 'stream') ? { expect: { streamName: optString(config, 'stream') } } : {}) });
       return { data: { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate } };
     }
@@ -330,13 +338,13 @@ async function runOperation(
       const seq = optNumber(config, 'seq');
       const subject = optString(config, 'subject');
       if (seq === undefined && !subject) throw new NetConfigError('seq', "js_get_msg needs 'seq' or 'subject' (last message on the subject)");
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jsMod().jetstreamManager(nc);
       let m;
       try {
         m = await jsm.streams.getMessage(stream, seq !== undefined ? { seq } : { last_by_subj: subject! });
       } catch (err) {
         if (isStreamNotFound(err)) throw new NotFound(`stream '${stream}' does not exist`);
-        if (err instanceof JetStreamApiError && err.code === 10037) m = null;
+        if (err instanceof jsMod().JetStreamApiError && err.code === 10037) m = null;
         else throw err;
       }
       if (!m) throw new NotFound(`no message ${seq !== undefined ? `with seq ${seq}` : `on subject ${subject}`} in stream '${stream}'`);
@@ -344,7 +352,7 @@ async function runOperation(
     }
     case 'js_stream_info': {
       const stream = req(config, 'stream');
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jsMod().jetstreamManager(nc);
       try {
         const info = await jsm.streams.info(stream);
         return { data: JSON.parse(JSON.stringify({ stream, config: info.config, state: info.state, created: info.created })) };
@@ -358,7 +366,7 @@ async function runOperation(
 
 async function streamExists(nc: NatsConnection, name: string): Promise<boolean> {
   try {
-    await (await jetstreamManager(nc)).streams.info(name);
+    await (await jsMod().jetstreamManager(nc)).streams.info(name);
     return true;
   } catch (err) {
     if (isStreamNotFound(err)) return false;
@@ -368,7 +376,7 @@ async function streamExists(nc: NatsConnection, name: string): Promise<boolean> 
 
 async function openObjectStore(nc: NatsConnection, bucket: string) {
   try {
-    return await new Objm(nc).open(bucket);
+    return await new (objMod().Objm)(nc).open(bucket);
   } catch (err) {
     throw new NotFound(`object bucket '${bucket}' does not exist (${(err as Error).message})`);
   }
@@ -389,15 +397,15 @@ async function consume(config: Record<string, unknown>, nc: NatsConnection, ctx:
   const named = optString(config, 'consumer');
   const subject = optString(config, 'subject');
   const seq = optNumber(config, 'seq');
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
+  const jsm = await jsMod().jetstreamManager(nc);
+  const js = jsMod().jetstream(nc);
   let consumerName = named;
   let temporary = false;
   try {
     if (!consumerName) {
       const ci = await jsm.consumers.add(stream, {
-        ack_policy: AckPolicy.Explicit,
-        ...(seq !== undefined ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: seq } : { deliver_policy: DeliverPolicy.All }),
+        ack_policy: jsMod().AckPolicy.Explicit,
+        ...(seq !== undefined ? { deliver_policy: jsMod().DeliverPolicy.StartSequence, opt_start_seq: seq } : { deliver_policy: jsMod().DeliverPolicy.All }),
         ...(subject ? { filter_subject: subject } : {}),
         inactive_threshold: 60_000_000_000, // ns: the server reaps it even if the delete below is lost
         max_batch: 1000,
@@ -429,7 +437,7 @@ async function consume(config: Record<string, unknown>, nc: NatsConnection, ctx:
     return { count: messages.length, messages };
   } catch (err) {
     if (isStreamNotFound(err)) throw new NotFound(`stream '${stream}' does not exist`);
-    if (err instanceof JetStreamApiError && err.code === 10014) throw new NotFound(`consumer '${named}' does not exist on stream '${stream}'`);
+    if (err instanceof jsMod().JetStreamApiError && err.code === 10014) throw new NotFound(`consumer '${named}' does not exist on stream '${stream}'`);
     throw err;
   } finally {
     if (temporary && consumerName) await jsm.consumers.delete(stream, consumerName).catch(() => undefined);
@@ -451,7 +459,7 @@ function natsFailure(ctx: ToolContext, op: string, e: unknown, connecting: boole
   } else if (connecting || name === 'ConnectionError' || name === 'ClosedConnectionError' || name === 'DrainingConnectionError' || name === 'NoRespondersError') {
     kind = 'connection';
     code = name === 'NoRespondersError' ? 'NATS_NO_RESPONDERS' : 'NATS_CONNECTION';
-  } else if (e instanceof JetStreamApiError) {
+  } else if (e instanceof jsMod().JetStreamApiError) {
     kind = 'client_error';
     code = `NATS_JS_${e.code}`;
   } else if (name === 'InvalidArgumentError' || name === 'InvalidNameError' || name === 'InvalidSubjectError') {

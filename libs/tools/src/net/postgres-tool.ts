@@ -1,5 +1,8 @@
 import * as net from 'node:net';
-import { Pool, type PoolClient, type PoolConfig, type QueryResult } from 'pg';
+import type { Pool, PoolClient, PoolConfig, QueryResult } from 'pg';
+import { lazyModule } from '../lazy';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pg = lazyModule(() => require('pg') as typeof import('pg'));
 import { isPlainObject, makeError, type ErrorKind } from '@noetl/common';
 import type { OutcomeHelpers, ToolContext, ToolHandler, ToolOutcome } from '../types';
 import { effectiveTimeoutMs } from '../local/timeout';
@@ -64,7 +67,7 @@ export function createPostgresTool(opts: PostgresToolOptions = {}): ToolHandler 
     const key = cacheKey({ ...p, password: p.password === undefined ? undefined : cacheKey({ p: p.password }) });
     let pool = pools.get(key);
     if (!pool) {
-      pool = new Pool({
+      pool = new (pg().Pool)({
         ...p,
         max: opts.poolMax ?? 10,
         idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
