@@ -8,4 +8,5 @@ const projects = ['libs', 'apps'].flatMap((dir) =>
         .filter((f) => fs.existsSync(f))
     : [],
 );
-module.exports = { projects };
+// testTimeout is a global option (ignored inside projects): set it here for the combined run.
+module.exports = { projects, testTimeout: 60000 };

@@ -152,15 +152,32 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function time(fn: () => void, runs: number): number {
-  fn(); // warm-up
-  const ts: number[] = [];
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+function once(fn: () => void): Sample {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  fn();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
+/** Interleaved runs (a, b, a, b, ...) so that machine load drifts hit both sides alike. */
+function compare(a: () => void, b: () => void, runs: number): [Sample, Sample] {
+  a();
+  b(); // warm-up
+  const sa: Sample[] = [];
+  const sb: Sample[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    sa.push(once(a));
+    sb.push(once(b));
   }
-  return median(ts);
+  const med = (xs: Sample[]): Sample => ({ wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)) });
+  return [med(sa), med(sb)];
 }
 
 function bench(title: string, text: string, runs = 7): void {
@@ -170,15 +187,15 @@ function bench(title: string, text: string, runs = 7): void {
   }
   const pb = r.playbook;
   const reach = Object.values(pb.graph.reach).reduce((n, l) => n + l.length, 0);
-  const yamlMs = time(() => parse(text), runs);
-  const loadMs = time(() => loadPlaybook(text), runs);
+  const [y, l] = compare(() => parse(text), () => loadPlaybook(text), runs);
+  const ms = (x: number) => `${x.toFixed(1).padStart(8)} ms`;
   console.log(`\n${title}`);
   console.log(`  ${pb.steps.length} steps, ${pb.steps.reduce((n, s) => n + s.tasks.length, 0)} tasks, ${pb.graph.edges.length} edges, ` +
     `${pb.graph.joins.length} joins, ${reach} Reach entries, ${(text.length / 1024).toFixed(0)} KiB, ${r.diagnostics.length} warnings`);
-  console.log(`  yaml.parse (baseline)   median ${yamlMs.toFixed(1).padStart(8)} ms`);
-  console.log(`  loadPlaybook            median ${loadMs.toFixed(1).padStart(8)} ms   ratio load/yaml.parse = ${(loadMs / yamlMs).toFixed(2)}x` +
-    `   ${loadMs < 1000 ? 'OK (< 1 s)' : 'SLOW (>= 1 s)'}`);
+  console.log(`  yaml.parse (baseline)   median wall ${ms(y.wall)}   cpu ${ms(y.cpu)}`);
+  console.log(`  loadPlaybook            median wall ${ms(l.wall)}   cpu ${ms(l.cpu)}   ratio load/yaml.parse = ${(l.wall / y.wall).toFixed(2)}x wall, ${(l.cpu / y.cpu).toFixed(2)}x cpu` +
+    `   ${l.wall < 1000 ? 'OK (< 1 s)' : 'SLOW (>= 1 s)'}`);
 }
 
-bench(`mixed playbook, ${STEPS} steps (median of 7 runs)`, mixedPlaybook(STEPS));
-bench(`worst case: ${STEPS}-step chain closed into a cycle (median of 5 runs)`, chainPlaybook(STEPS), 5);
+bench(`mixed playbook, ${STEPS} steps (median of 7 interleaved runs)`, mixedPlaybook(STEPS));
+bench(`worst case: ${STEPS}-step chain closed into a cycle (median of 5 interleaved runs)`, chainPlaybook(STEPS), 5);

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { loadPlaybook } from './index';
-import { parseYamlSource } from './yaml-source';
+import { pathIndex, pathKey } from './paths';
+import { parseYamlSource, splitPath } from './yaml-source';
 
 const HEAD = 'apiVersion: noetl.io/v2\nkind: Playbook\nmetadata: { name: demo }\n';
 const body = (workload: string) => `${HEAD}workload:\n${workload}\nworkflow:\n  - step: start\n    tool: { kind: noop }\n`;
@@ -150,12 +152,6 @@ describe('source positions', () => {
 
 describe('paths', () => {
   it('splitPath inverts pathKey/pathIndex for any keys', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const fc = require('fast-check') as typeof import('fast-check');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { pathKey, pathIndex } = require('./paths') as typeof import('./paths');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { splitPath } = require('./yaml-source') as typeof import('./yaml-source');
     fc.assert(fc.property(fc.array(fc.oneof(fc.string(), fc.nat({ max: 50 }))), (segs) => {
       let p = '';
       for (const s of segs) p = typeof s === 'number' ? pathIndex(p, s) : pathKey(p, s);
