@@ -58,11 +58,13 @@ async function once() {
   for (let i = 0; i < 3; i++) await once();
   const s = new Session(); s.connect();
   const post = (m: string, p?: object) => new Promise<any>((res, rej) => s.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
-  await post('Profiler.enable'); await post('Profiler.setSamplingInterval', { interval: 100 }); await post('Profiler.start');
+  const heap = process.env.HEAP === '1';
+  if (heap) { await post('HeapProfiler.enable'); await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }); }
+  else { await post('Profiler.enable'); await post('Profiler.setSamplingInterval', { interval: 100 }); await post('Profiler.start'); }
   const t0 = process.hrtime.bigint(); const c0 = process.cpuUsage();
   for (let i = 0; i < reps; i++) await once();
   const wall = Number(process.hrtime.bigint() - t0) / 1e3 / reps; const c = process.cpuUsage(c0);
-  const { profile } = await post('Profiler.stop');
+  const { profile } = heap ? await post('HeapProfiler.stopSampling') : await post('Profiler.stop');
   writeFileSync(out, JSON.stringify(profile));
   console.log(`${scen} ${size}: ${(wall / 1000).toFixed(1)} ms/run, ${(wall / size).toFixed(1)} µs/unit wall, ${((c.user + c.system) / reps / size).toFixed(1)} µs/unit CPU`);
   await tools.close();

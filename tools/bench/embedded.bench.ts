@@ -117,6 +117,8 @@ interface RepStats {
   rssGrowth: number;
   events: number;
   logJsonBytes: number;
+  /** heap held by the run's event log alone: after closing the runtime, only the log's events kept */
+  heapLog: number;
   /** heap after closing the runtime and dropping it, minus before the run (a leak shows here) */
   heapAfterClose: number;
 }
@@ -133,7 +135,9 @@ export interface ChildResult {
   load: number[];
 }
 
-function collect(): void {
+/** Full GC after the current macrotask has unwound (objects referenced from the stack stay alive otherwise). */
+async function collect(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 0));
   if (!gc) return;
   gc();
   gc();
@@ -151,7 +155,7 @@ function unitsOf(s: Scenario, size: number): number {
 }
 
 async function runOnce(pb: NormalizedPlaybook, tools: ReturnType<typeof createDefaultTools>, home: string, measure: boolean): Promise<{ stats: RepStats; result: unknown }> {
-  collect();
+  await collect();
   const heap0 = process.memoryUsage().heapUsed;
   const rss0 = process.memoryUsage().rss;
   let rt: ReturnType<typeof createEmbeddedRuntime> | null = createEmbeddedRuntime({
@@ -171,18 +175,23 @@ async function runOnce(pb: NormalizedPlaybook, tools: ReturnType<typeof createDe
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage.rss());
   if (outcome.status !== 'completed') throw new Error(`bench execution ${outcome.status}: ${JSON.stringify(outcome.error)}`);
-  const events = rt.treeEvents(id);
+  let events: unknown[] | null = [...rt.treeEvents(id)];
+  const nEvents = events.length;
   let logJsonBytes = 0;
   if (measure) for (const e of events) logJsonBytes += Buffer.byteLength(JSON.stringify(e));
-  collect();
+  await collect();
   const mem = process.memoryUsage();
   const stats: RepStats = {
     wallUs, cpuUs: cpu.user + cpu.system, peakRss: peak, rssAfterGc: mem.rss, heapAfterGc: mem.heapUsed,
-    heapGrowth: mem.heapUsed - heap0, rssGrowth: mem.rss - rss0, events: events.length, logJsonBytes, heapAfterClose: 0,
+    heapGrowth: mem.heapUsed - heap0, rssGrowth: mem.rss - rss0, events: nEvents, logJsonBytes, heapLog: 0, heapAfterClose: 0,
   };
   await rt.close();
   rt = null;
-  collect();
+  await collect();
+  stats.heapLog = process.memoryUsage().heapUsed - heap0;
+  if (events.length !== nEvents) throw new Error('unreachable');
+  events = null;
+  await collect();
   stats.heapAfterClose = process.memoryUsage().heapUsed - heap0;
   return { stats, result: outcome.result };
 }
@@ -330,9 +339,10 @@ async function main(): Promise<void> {
   for (const r of loops) {
     console.log(`  ${String(r.size).padStart(6)} iters: heap growth ${(m(r, (x) => x.heapGrowth) / r.size).toFixed(0)} B/iter, RSS growth ${(m(r, (x) => x.rssGrowth) / r.size).toFixed(0)} B/iter, `
       + `log ${(r.reps[0].logJsonBytes / r.size).toFixed(0)} B/iter as JSON (${r.eventsPerUnit.toFixed(1)} events/iter), result ${r.resultBytesPerUnit.toFixed(0)} B/iter as JSON, `
-      + `heap retained after close ${(m(r, (x) => x.heapAfterClose) / MiB).toFixed(2)} MiB`);
+      + `of which the event log ${(m(r, (x) => x.heapLog) / r.size).toFixed(0)} B/iter; heap retained after close ${(m(r, (x) => x.heapAfterClose) / MiB).toFixed(2)} MiB`);
   }
-  console.log(`  slope ${lo.size}->${hi.size}: heap ${heapSlope.toFixed(0)} B/iter, RSS ${rssSlope.toFixed(0)} B/iter; log JSON ${logSlope.toFixed(0)} B/iter`);
+  const logHeapSlope = (m(hi, (x) => x.heapLog) - m(lo, (x) => x.heapLog)) / dN;
+  console.log(`  slope ${lo.size}->${hi.size}: heap ${heapSlope.toFixed(0)} B/iter (event log ${logHeapSlope.toFixed(0)}, everything else ${(heapSlope - logHeapSlope).toFixed(0)}), RSS ${rssSlope.toFixed(0)} B/iter; log JSON ${logSlope.toFixed(0)} B/iter`);
 
   const chain = results.find((r) => r.scenario === 'chain')!;
   const chainUs = m(chain, (x) => x.wallUs) / chain.units;

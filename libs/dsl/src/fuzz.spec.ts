@@ -111,6 +111,8 @@ function mutate(doc: unknown, ops: Op[]): unknown {
 }
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+// generous: property runs are CPU-bound and CI machines may be shared (no timing assertions here)
+jest.setTimeout(300_000);
 
 describe('loadPlaybook never throws and always answers with well-formed diagnostics', () => {
   it('structural mutations of valid playbooks (delete / duplicate / retype / rename keys)', () => {

@@ -3,6 +3,8 @@ import { ok, wf } from './test-helpers';
 const step = (name: string, targets: string[], extra = '') =>
   `  - { step: ${name}, tool: { kind: noop }${extra}${targets.length ? `, next: { spec: { mode: inclusive }, arcs: [ ${targets.map((t) => `{ step: ${t} }`).join(', ')} ] }` : ''} }\n`;
 
+jest.setTimeout(120_000);
+
 describe('graph analysis (runtime.md §8.3)', () => {
   it('runtime §8.4 join example: edges, reach, forward upstreams, joins', () => {
     const pb = ok(wf(

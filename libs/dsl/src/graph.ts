@@ -41,7 +41,15 @@ export function analyzeGraph(steps: Step[], entry: string, analyzer: TemplateAna
     let list = lists.get(key.id);
     if (!list) {
       list = [];
-      for (let t = 0; t < n; t++) if (inReach(key.bits, t)) list.push(names[t]);
+      const bits = key.bits;
+      for (let w = 0; w < bits.length; w++) {
+        let word = bits[w];
+        while (word !== 0) {
+          const low = word & -word;
+          list.push(names[(w << 5) + 31 - Math.clz32(low)]);
+          word ^= low;
+        }
+      }
       lists.set(key.id, list);
     }
     reach[names[s]] = list;

@@ -95,6 +95,8 @@ describe('anchors, aliases and merge keys', () => {
 });
 
 describe('hostile input is bounded', () => {
+  jest.setTimeout(120_000);
+
   it('rejects input above maxBytes without parsing (50 MB)', () => {
     const big = `${HEAD}workload:\n  blob: "${'x'.repeat(50 * 1024 * 1024)}"\n`;
     const r = loadPlaybook(big);

@@ -18,11 +18,15 @@ export interface NodePos {
   keyColumn?: number;
 }
 
-/** Source offsets of one container and of its entries (values, and keys for mappings). */
+/**
+ * Source offsets of one container and of its entries. Mappings: `keys[i]` with value offset
+ * `offs[2i]` and key offset `offs[2i+1]`; lists: item i at `offs[i]`. Plain arrays (no Maps):
+ * there is one of these per parsed mapping/list, and lookups happen only for diagnostics.
+ */
 interface ContainerMeta {
   offset: number;
-  values: Map<string, number>;
-  keys?: Map<string, number>;
+  keys?: string[];
+  offs: number[];
 }
 
 /**
@@ -31,7 +35,8 @@ interface ContainerMeta {
  * line/column only when a diagnostic or a `loc` asks for them.
  */
 export class SourceIndex {
-  private readonly meta = new WeakMap<object, ContainerMeta>();
+  // a plain Map (not a WeakMap: ephemeron tables are costly for the GC); dropped with the index after a load
+  private readonly meta = new Map<object, ContainerMeta>();
   private root: unknown = undefined;
   private rootOffset = 0;
 
@@ -45,7 +50,7 @@ export class SourceIndex {
 
   /** @internal used by the converter */
   container(obj: object, offset: number, mapping: boolean): ContainerMeta {
-    const m: ContainerMeta = mapping ? { offset, values: new Map(), keys: new Map() } : { offset, values: new Map() };
+    const m: ContainerMeta = mapping ? { offset, keys: [], offs: [] } : { offset, offs: [] };
     this.meta.set(obj, m);
     return m;
   }
@@ -86,10 +91,18 @@ export class SourceIndex {
     let keyOffset = -1;
     for (const seg of splitPath(path)) {
       const m = node !== null && typeof node === 'object' ? this.meta.get(node) : undefined;
-      const v = m?.values.get(seg);
-      if (v === undefined) return { offset, keyOffset: -1, complete: false };
-      offset = v;
-      keyOffset = m?.keys?.get(seg) ?? -1;
+      if (!m) return { offset, keyOffset: -1, complete: false };
+      if (m.keys) {
+        const i = m.keys.lastIndexOf(seg);
+        if (i < 0) return { offset, keyOffset: -1, complete: false };
+        offset = m.offs[2 * i];
+        keyOffset = m.offs[2 * i + 1];
+      } else {
+        const i = /^[0-9]+$/.test(seg) ? Number(seg) : -1;
+        if (i < 0 || i >= m.offs.length) return { offset, keyOffset: -1, complete: false };
+        offset = m.offs[i];
+        keyOffset = -1;
+      }
       node = (node as Record<string, unknown>)[seg];
     }
     return { offset, keyOffset, complete: true };
@@ -324,19 +337,19 @@ class Converter {
     }
     if (isSeq(node)) {
       const out: unknown[] = [];
-      const values = this.index.container(out, this.offsetOf(node), false).values;
+      const offs = this.index.container(out, this.offsetOf(node), false).offs;
       node.items.forEach((item, i) => {
         const p = this.detail ? pathIndex(path, i) : path;
         if (isPair(item)) {
           // `[a: 1]` — a single-pair mapping inside a flow sequence
           const at = this.offsetOf(item.key ?? item.value);
-          values.set(String(i), at);
+          offs[i] = at;
           const m: Record<string, unknown> = {};
           const key = this.keyOf(item as Pair, p);
           if (key !== undefined) this.entry(m, this.index.container(m, at, true), key, item as Pair, p, depth + 1);
           out.push(m);
         } else {
-          values.set(String(i), this.offsetOf(item));
+          offs[i] = this.offsetOf(item);
           out.push(this.convert(item, p, depth + 1));
         }
       });
@@ -363,8 +376,8 @@ class Converter {
 
   private entry(out: Record<string, unknown>, meta: ContainerMeta, key: string, pair: Pair, path: string, depth: number): void {
     const keyOff = this.offsetOf(pair.key);
-    meta.values.set(key, pair.value ? this.offsetOf(pair.value) : keyOff);
-    meta.keys?.set(key, keyOff);
+    meta.keys?.push(key);
+    meta.offs.push(pair.value ? this.offsetOf(pair.value) : keyOff, keyOff);
     out[key] = this.convert(pair.value, this.detail ? pathKey(path, key) : path, depth + 1);
   }
 

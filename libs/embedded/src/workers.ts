@@ -22,7 +22,11 @@ export interface WorkerPool {
 interface Running {
   command: Command;
   abort: AbortController;
+  delivery: Delivery<Command>;
 }
+
+/** Commands a worker loop runs under one abort controller before it takes a fresh one (see `controllerFor`). */
+const CONTROLLER_REUSE = 1024;
 
 /**
  * N worker loops: each pulls a command, runs its pipeline through @noetl/worker-runtime with
@@ -30,6 +34,14 @@ interface Running {
  * emitted. A control-channel cancel aborts the running commands of that execution (or step run);
  * a durable cancel flag makes a later pickup run as cancelled at once (runtime.md §9.1, §11).
  * A worker that throws naks the delivery (redelivery, then max-deliver → worker_lost, T8.14).
+ *
+ * Hot-path notes: an `AbortSignal` costs several µs to materialize on Node 20, so a worker loop
+ * keeps its abort controller across the commands it runs one after the other and takes a fresh
+ * one only once it was aborted (a cancel), after a command with keychain entries (whose
+ * resolution may derive `AbortSignal.any` signals from it), or every CONTROLLER_REUSE commands.
+ * runCommand removes every listener it adds before it returns. One pool-wide heartbeat timer
+ * in-progress-acks every running delivery each `heartbeatMs` (not one interval per command): a
+ * running command still gets an in-progress ack at least every `heartbeatMs`.
  */
 export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
   const stopper = new AbortController();
@@ -44,22 +56,27 @@ export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
     }
   });
 
-  async function handle(workerId: string, deps: WorkerDeps, d: Delivery<Command>): Promise<void> {
+  // unref'd: the heartbeat alone never keeps the process alive (the per-command intervals were
+  // only armed while a command ran; a running tool holds its own handles and timers)
+  const heartbeat = setInterval(() => {
+    for (const r of running) r.delivery.inProgress();
+  }, opts.heartbeatMs);
+  heartbeat.unref();
+
+  async function handle(workerId: string, deps: WorkerDeps, d: Delivery<Command>, abort: AbortController): Promise<void> {
     const cmd = d.data;
-    const r: Running = { command: cmd, abort: new AbortController() };
+    const r: Running = { command: cmd, abort, delivery: d };
     const flag = opts.control.flag(cmd.execution_id);
-    if (flag) r.abort.abort(flag.reason);
+    if (flag) abort.abort(flag.reason);
     running.add(r);
-    const beat = setInterval(() => d.inProgress(), opts.heartbeatMs);
     try {
-      await runCommand(cmd, { epoch: d.deliveryCount, signal: r.abort.signal }, deps);
+      await runCommand(cmd, { epoch: d.deliveryCount, signal: abort.signal }, deps);
       d.ack();
     } catch (e) {
       opts.log(`worker ${workerId}: command ${cmd.command_id} (delivery ${d.deliveryCount}) crashed: ${(e as Error)?.stack ?? String(e)}`);
       if (stopper.signal.aborted) d.term();
       else d.nak();
     } finally {
-      clearInterval(beat);
       running.delete(r);
     }
   }
@@ -67,10 +84,18 @@ export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
   const loops = Array.from({ length: Math.max(1, opts.count) }, async (_, i) => {
     const workerId = `embedded-worker-${i + 1}`;
     const deps = opts.deps(workerId);
+    let abort = new AbortController();
+    let uses = 0;
     while (!stopper.signal.aborted) {
       const d = await opts.queue.next(stopper.signal);
       if (!d) break;
-      await handle(workerId, deps, d);
+      if (abort.signal.aborted || uses >= CONTROLLER_REUSE) {
+        abort = new AbortController();
+        uses = 0;
+      }
+      uses++;
+      await handle(workerId, deps, d, abort);
+      if ((d.data.keychain?.length ?? 0) > 0) uses = CONTROLLER_REUSE;
     }
   });
 
@@ -81,6 +106,7 @@ export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
     async stop(graceMs: number) {
       stopper.abort('runtime closed');
       unsubscribe();
+      clearInterval(heartbeat);
       for (const r of running) if (!r.abort.signal.aborted) r.abort.abort('runtime closed');
       let t: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(loops), new Promise((res) => (t = setTimeout(res, graceMs)))]);

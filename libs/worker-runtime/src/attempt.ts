@@ -8,6 +8,7 @@ import { renderTaskConfig, renderTaskInput, materialize } from './render';
 import { capSnapshot, entityBase, externalize, sanitize, taskResultLimits } from './result';
 import { effectiveTimeoutS } from './timeouts';
 import { createAuthResolver } from './auth';
+import { isoString } from './events';
 
 /** Kind defaults of the effective spec (R5.1). Timeouts are not here: K1.9 puts defaults.timeout_s above them. */
 export const KIND_DEFAULT_SPEC: Readonly<Record<string, Record<string, unknown>>> = {};
@@ -111,7 +112,6 @@ async function invoke(rt: RunContext, handler: ToolHandler, task: Task, config: 
   // the run's tool controller: aborted by cancellation (forwarded in runCommand) or by a hard
   // timeout, after which the next attempt gets a fresh one (cheaper than AbortSignal.any per attempt)
   const local = rt.toolAbort;
-  const signal = local.signal;
   let resolveAuth: ((ref: unknown) => Promise<Credential>) | undefined;
   const ctx: ToolContext = {
     executionId: command.execution_id,
@@ -126,7 +126,11 @@ async function invoke(rt: RunContext, handler: ToolHandler, task: Task, config: 
     attempt: coords.attempt,
     spec,
     defaultTimeoutS: command.limits.default_timeout_s,
-    signal,
+    // read on demand: materializing an AbortSignal costs several µs on Node 20, and most tools
+    // (noop, in-process kinds) never look at it; it is the same signal whenever it is read
+    get signal() {
+      return local.signal;
+    },
     resolveAuth: (ref: unknown) => (resolveAuth ??= createAuthResolver({ keychain: rt.keychain, credentials: deps.credentials, secrets: rt.secrets }))(ref),
     registerSecret: (v: string) => rt.secrets.add(v),
     redact: (t: string) => rt.secrets.redact(t),
@@ -175,8 +179,8 @@ function buildOutcome(rt: RunContext, task: Task, coords: AttemptCoords, started
     task: task.name,
     kind: task.kind,
     attempt: coords.attempt,
-    started_at: startedAt.toISOString(),
-    finished_at: finishedAt.toISOString(),
+    started_at: isoString(startedAt),
+    finished_at: isoString(finishedAt),
     duration_ms: Math.max(0, finishedAt.getTime() - startedAt.getTime()),
     worker_id: rt.deps.workerId,
   };

@@ -1,5 +1,21 @@
 import { ids, type Command, type EventPayloads, type EventStatus, type EventType, type NoetlEvent } from '@noetl/events';
 
+let lastMs = Number.NaN;
+let lastIso = '';
+/**
+ * `d.toISOString()`, memoized for the last millisecond seen: events, outcome meta and the
+ * scheduler stamp many timestamps within the same millisecond. Same string, same RangeError for an
+ * invalid date.
+ */
+export function isoString(d: Date): string {
+  const ms = d.getTime();
+  if (ms !== lastMs) {
+    lastIso = d.toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** Task coordinates carried by task events (runtime.md §5). */
 export interface TaskCoords {
   task: string;
@@ -43,7 +59,7 @@ export class CommandEmitter {
       v: 1,
       event_id,
       event_type: type,
-      ts: this.now().toISOString(),
+      ts: isoString(this.now()),
       execution_id: c.execution_id,
       root_execution_id: c.root_execution_id,
     };

@@ -1,7 +1,7 @@
 import { digestOf, makeError, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { Command, NoetlEvent } from '@noetl/events';
 import { StepResults, makeGlobals, type WorkerScopeInput } from '@noetl/scope';
-import type { CommandOutcome, Delivery, WorkerDeps } from './types';
+import type { CommandOutcome, Delivery, KeychainResolver, WorkerDeps } from './types';
 import type { RunContext } from './context';
 import { CommandEmitter } from './events';
 import { SecretSet } from './secrets';
@@ -101,6 +101,12 @@ function pipelineDigest(command: Command): string {
   return d;
 }
 
+/** Resolver of a command without keychain entries (KeychainAccess never calls it then). */
+const NO_KEYCHAIN: KeychainResolver = {
+  resolve: (entry) => Promise.reject(new Error(`keychain entry ${entry.name} is not declared`)),
+  invalidate: () => undefined,
+};
+
 function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps, emitter: CommandEmitter, secrets: SecretSet): RunContext {
   const it = command.iteration;
   const parentIter = command.context.parent_iter;
@@ -140,9 +146,11 @@ function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps,
     iterator: it?.iterator,
     stepInput: {},
   };
-  const resolver = deps.keychain ?? createKeychainResolver({ credentials: deps.credentials, now: () => deps.now() });
+  // a command without keychain entries never reaches the resolver: do not build one for it
+  const entries = command.keychain ?? [];
+  const resolver = deps.keychain ?? (entries.length > 0 ? createKeychainResolver({ credentials: deps.credentials, now: () => deps.now() }) : NO_KEYCHAIN);
   rt.keychain = new KeychainAccess(
-    command.keychain ?? [],
+    entries,
     resolver,
     { catalogId: pb.catalog_id, executionId: command.execution_id, rootExecutionId: command.root_execution_id },
     secrets,

@@ -6,14 +6,14 @@ import { duckdb } from './duckdb-module';
 import type { DuckDBConnection, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';
 import { isPlainObject, makeError } from '@noetl/common';
 import type { ErrorKind } from '@noetl/common';
+import { authFailure } from '../auth';
+import { configErrorOutcome, configFailure, describeType, errorOutcome, optString, optStringList, ToolConfigError } from '../config';
+import { KeyedCache } from '../keyed-cache';
+import { quoteIdent, sqlResultData, type SqlStatementResult } from '../sql';
+import { splitSqlStatements } from '../sql-split';
+import { effectiveTimeoutMs, KIND_DEFAULT_TIMEOUT_S } from '../timeout';
 import type { Credential, ToolContext, ToolHandler, ToolOutcome } from '../types';
-import {
-  authFailure, configErrorOutcome, configFailure, describeType, errorOutcome, optString, optStringList,
-  ToolConfigError,
-} from './config';
 import { duckdbToJson } from './duckdb-values';
-import { splitSqlStatements } from './sql-split';
-import { effectiveTimeoutMs, KIND_DEFAULT_TIMEOUT_S } from './timeout';
 
 const SOURCE = 'duckdb';
 const FIELDS = ['command', 'query', 'sql', 'commands', 'database', 'db_path', 'params', 'auth', 'extensions', 'timeout_seconds'] as const;
@@ -29,42 +29,6 @@ export interface DuckdbToolOptions {
   allowedPaths?: string[];
 }
 
-/** One statement of the result (the postgres shape of tools.md §2.2). */
-export interface SqlStatementResult {
-  index: number;
-  command_tag: string;
-  rows: Record<string, unknown>[];
-  columns: string[];
-  row_count: number;
-  affected_rows: number;
-}
-
-/** The whole `data` of a SQL tool outcome (K2.9). */
-export interface SqlResultData {
-  rows: Record<string, unknown>[];
-  columns: string[];
-  row_count: number;
-  affected_rows: number;
-  statement_count: number;
-  statements: SqlStatementResult[];
-  [commandKey: `command_${number}`]: SqlStatementResult;
-}
-
-/** Build the K2.9 data object from the statements that ran (the last one is the top level). */
-export function sqlResultData(statements: SqlStatementResult[]): SqlResultData {
-  const last = statements[statements.length - 1];
-  const data: SqlResultData = {
-    rows: last?.rows ?? [],
-    columns: last?.columns ?? [],
-    row_count: last?.row_count ?? 0,
-    affected_rows: last?.affected_rows ?? 0,
-    statement_count: statements.length,
-    statements,
-  };
-  statements.forEach((s, i) => (data[`command_${i}`] = s));
-  return data;
-}
-
 /**
  * `kind: duckdb` (tools.md §2.5): embedded DuckDB via `@duckdb/node-api`. `:memory:` databases
  * are created fresh for each attempt; file databases are opened once per path and cached until
@@ -72,40 +36,35 @@ export function sqlResultData(statements: SqlStatementResult[]): SqlResultData {
  */
 export function createDuckdbTool(opts: DuckdbToolOptions = {}): ToolHandler & { close(): Promise<void> } {
   const scratchDir = path.resolve(opts.scratchDir ?? path.join(tmpdir(), 'noetl-duckdb'));
-  const instances = new Map<string, Promise<DuckDBInstance>>();
+  const instances = new KeyedCache<Promise<DuckDBInstance>>(async (p) => {
+    try {
+      (await p).closeSync();
+    } catch {
+      /* failed to open: nothing to close */
+    }
+  });
   let closed = false;
 
-  const openFile = (file: string): Promise<DuckDBInstance> => {
-    let p = instances.get(file);
-    if (!p) {
-      p = (async () => {
+  const openFile = (file: string): Promise<DuckDBInstance> =>
+    instances.get(file, () => {
+      const p = (async () => {
         mkdirSync(path.dirname(file), { recursive: true });
         return duckdb().DuckDBInstance.create(file);
       })();
-      instances.set(file, p);
-      p.catch(() => instances.delete(file));
-    }
-    return p;
-  };
+      p.catch(() => instances.forget(file, p));
+      return p;
+    });
 
   return {
     kind: 'duckdb',
     fields: FIELDS,
     async run(config, ctx) {
-      if (closed) return errorOutcome(SOURCE, 'internal', 'INTERNAL', 'duckdb tool is closed', ctx);
+      if (closed) return errorOutcome(ctx, SOURCE, 'internal', 'INTERNAL', 'duckdb tool is closed');
       return runDuckdb(config ?? {}, ctx, { scratchDir, allowedPaths: opts.allowedPaths, openFile });
     },
     async close() {
       closed = true;
-      const all = [...instances.values()];
-      instances.clear();
-      for (const p of all) {
-        try {
-          (await p).closeSync();
-        } catch {
-          /* failed to open: nothing to close */
-        }
-      }
+      await instances.closeAll();
     },
   };
 }
@@ -142,9 +101,9 @@ async function runDuckdb(config: Record<string, unknown>, ctx: ToolContext, env:
     auth = readAuth(config);
     timeoutMs = effectiveTimeoutMs(config, ctx, KIND_DEFAULT_TIMEOUT_S.sql);
   } catch (e) {
-    return configFailure(SOURCE, e, ctx);
+    return configFailure(ctx, SOURCE, e);
   }
-  if (ctx.signal.aborted) return errorOutcome(SOURCE, 'cancelled', 'CANCELLED', 'duckdb task cancelled', ctx);
+  if (ctx.signal.aborted) return errorOutcome(ctx, SOURCE, 'cancelled', 'CANCELLED', 'duckdb task cancelled');
 
   let stopped: 'timeout' | 'cancelled' | undefined;
   let conn: DuckDBConnection | undefined;
@@ -163,7 +122,7 @@ async function runDuckdb(config: Record<string, unknown>, ctx: ToolContext, env:
   const stoppedOutcome = (data?: unknown): ToolOutcome => {
     const outcome = stopped === 'timeout'
       ? { status: 'error' as const, error: makeError('timeout', 'TIMEOUT', `duckdb task exceeded its timeout of ${timeoutMs / 1000}s`, { source: SOURCE }) }
-      : errorOutcome(SOURCE, 'cancelled', 'CANCELLED', 'duckdb task cancelled', ctx);
+      : errorOutcome(ctx, SOURCE, 'cancelled', 'CANCELLED', 'duckdb task cancelled');
     return data === undefined ? outcome : { ...outcome, data };
   };
 
@@ -175,7 +134,7 @@ async function runDuckdb(config: Record<string, unknown>, ctx: ToolContext, env:
       instance = memory ? await duckdb().DuckDBInstance.create(':memory:') : await env.openFile(database);
       conn = await instance.connect();
     } catch (e) {
-      return errorOutcome(SOURCE, 'db_error', 'DUCKDB_ERROR', `cannot open duckdb database '${database}': ${messageOf(e)}`, ctx);
+      return errorOutcome(ctx, SOURCE, 'db_error', 'DUCKDB_ERROR', `cannot open duckdb database '${database}': ${messageOf(e)}`);
     }
     if (stopped) return stoppedOutcome();
 
@@ -203,7 +162,7 @@ async function runDuckdb(config: Record<string, unknown>, ctx: ToolContext, env:
     return { status: 'ok', data: sqlResultData(done) };
   } catch (e) {
     if (e instanceof StopError || stopped) return stoppedOutcome(done.length ? sqlResultData(done) : undefined);
-    return errorOutcome(SOURCE, 'db_error', 'DUCKDB_ERROR', messageOf(e), ctx);
+    return errorOutcome(ctx, SOURCE, 'db_error', 'DUCKDB_ERROR', messageOf(e));
   } finally {
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onAbort);
@@ -296,9 +255,9 @@ async function loadExtension(conn: DuckDBConnection, name: string, ctx: ToolCont
     await conn.run(`LOAD ${name}`);
     return undefined;
   } catch (e) {
-    return configErrorOutcome(SOURCE, why.includes('auth') ? 'auth' : 'extensions',
+    return configErrorOutcome(ctx, SOURCE, why.includes('auth') ? 'auth' : 'extensions',
       `${why} needs the DuckDB extension '${name}', which is not bundled with @duckdb/node-api and could not be installed `
-      + `(INSTALL downloads it from extensions.duckdb.org; offline workers must pre-install it into ~/.duckdb/extensions): ${messageOf(e)}`, ctx);
+      + `(INSTALL downloads it from extensions.duckdb.org; offline workers must pre-install it into ~/.duckdb/extensions): ${messageOf(e)}`);
   }
 }
 
@@ -307,7 +266,7 @@ async function applyAuth(conn: DuckDBConnection, entry: AuthEntry, ctx: ToolCont
   try {
     cred = await ctx.resolveAuth(entry.ref);
   } catch (e) {
-    return authFailure(SOURCE, e, ctx);
+    return authFailure(ctx, SOURCE, e);
   }
   const data = cred.data ?? {}; // ctx.resolveAuth registered its secret values for redaction
   const tool = (entry.tool ?? cred.type ?? '').toLowerCase();
@@ -323,14 +282,14 @@ async function applyAuth(conn: DuckDBConnection, entry: AuthEntry, ctx: ToolCont
     if (failure) return failure;
     sql = createSecretSql(entry.alias, tool, data);
   } else {
-    return configErrorOutcome(SOURCE, 'auth', `field 'auth': alias '${entry.alias}' needs 'tool: postgres | s3 | gcs' (got ${JSON.stringify(entry.tool ?? cred.type ?? null)})`, ctx);
+    return configErrorOutcome(ctx, SOURCE, 'auth', `field 'auth': alias '${entry.alias}' needs 'tool: postgres | s3 | gcs' (got ${JSON.stringify(entry.tool ?? cred.type ?? null)})`);
   }
   try {
     await conn.run(sql);
     return undefined;
   } catch (e) {
     const kind: ErrorKind = tool.startsWith('postgres') ? 'db_connection' : 'db_error';
-    return errorOutcome(SOURCE, kind, 'DUCKDB_ERROR', `${why}: ${messageOf(e)}`, ctx);
+    return errorOutcome(ctx, SOURCE, kind, 'DUCKDB_ERROR', `${why}: ${messageOf(e)}`);
   }
 }
 
@@ -379,10 +338,6 @@ function createSecretSql(alias: string, tool: 's3' | 'gcs', data: Record<string,
 
 function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
-}
-
-function quoteIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
 }
 
 let counted: Set<number> | undefined;

@@ -1,5 +1,5 @@
 import type { ToolHandler, ToolOutcome } from '../types';
-import { toStringValue } from './config';
+import { toTemplateString as toStringValue } from '@noetl/template';
 
 /**
  * `kind: noop` (tools.md §2.6, K2.15). Never fails: `data` is the `result` field when the field is

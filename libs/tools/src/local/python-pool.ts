@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { killGroup, StreamCapture, TAIL_BYTES } from './config';
+import { killGroup, StreamCapture, TAIL_BYTES } from './process-io';
 
 /** One task as sent to the interpreter (see python-worker.py for the protocol). */
 export interface PythonTaskRequest {

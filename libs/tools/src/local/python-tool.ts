@@ -2,13 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { isPlainObject, makeError } from '@noetl/common';
 import type { ErrorKind } from '@noetl/common';
 import type { ToolContext, ToolHandler, ToolOutcome } from '../types';
-import {
-  authFailure, configFailure, describeType, errorOutcome, lastBytes, optString, optStringMap,
-  redactedTail, TAIL_BYTES, ToolConfigError,
-} from './config';
+import { authFailure } from '../auth';
+import { configFailure, describeType, errorOutcome, optString, optStringMap, ToolConfigError } from '../config';
+import { effectiveTimeoutMs, KIND_DEFAULT_TIMEOUT_S } from '../timeout';
+import { lastBytes, redactedTail, TAIL_BYTES } from './process-io';
 import { PythonPool } from './python-pool';
 import type { PythonAbortReason, PythonPoolOptions, PythonRunResult, PythonTaskRequest } from './python-pool';
-import { effectiveTimeoutMs, KIND_DEFAULT_TIMEOUT_S } from './timeout';
 
 export interface PythonToolOptions {
   /** warm interpreters kept by the pool (default 2); tasks beyond it queue */
@@ -88,7 +87,7 @@ async function runPython(pool: PythonPool, config: Record<string, unknown>, ctx:
     if (typeof source !== 'string') return source;
     code = source;
   } catch (e) {
-    return configFailure(SOURCE, e, ctx);
+    return configFailure(ctx, SOURCE, e);
   }
 
   let auth: Record<string, unknown> | undefined;
@@ -97,7 +96,7 @@ async function runPython(pool: PythonPool, config: Record<string, unknown>, ctx:
       const cred = await ctx.resolveAuth(config.auth);
       auth = { type: cred.type, ...cred.data }; // ctx.resolveAuth registered the secret values
     } catch (e) {
-      return authFailure(SOURCE, e, ctx);
+      return authFailure(ctx, SOURCE, e);
     }
   }
 
@@ -193,13 +192,13 @@ async function readCode(config: Record<string, unknown>, ctx: ToolContext, timeo
       try {
         const res = await fetch(endpoint, { method, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(fetchTimeout)]) });
         if (!res.ok) {
-          return errorOutcome(SOURCE, res.status >= 500 ? 'server_error' : 'client_error', `HTTP_${res.status}`,
-            `cannot fetch script from ${endpoint}: HTTP ${res.status}`, ctx, { errorExtra: { http_status: res.status } });
+          return errorOutcome(ctx, SOURCE, res.status >= 500 ? 'server_error' : 'client_error', `HTTP_${res.status}`,
+            `cannot fetch script from ${endpoint}: HTTP ${res.status}`, { http_status: res.status });
         }
         return await res.text();
       } catch (e) {
         const kind: ErrorKind = (e as Error).name === 'TimeoutError' ? 'timeout' : 'connection';
-        return errorOutcome(SOURCE, kind, kind.toUpperCase(), `cannot fetch script from ${endpoint}: ${(e as Error).message}`, ctx);
+        return errorOutcome(ctx, SOURCE, kind, kind.toUpperCase(), `cannot fetch script from ${endpoint}: ${(e as Error).message}`);
       }
     }
     case 'gcs':
@@ -211,12 +210,12 @@ async function readCode(config: Record<string, unknown>, ctx: ToolContext, timeo
 }
 
 function cancelledOutcome(ctx: ToolContext, message = 'python task cancelled'): ToolOutcome {
-  return errorOutcome(SOURCE, 'cancelled', 'CANCELLED', message, ctx);
+  return errorOutcome(ctx, SOURCE, 'cancelled', 'CANCELLED', message);
 }
 
 function toOutcome(result: PythonRunResult, timeoutMs: number, ctx: ToolContext): ToolOutcome {
   if (result.type === 'spawn_failed') {
-    return errorOutcome(SOURCE, 'script_error', 'PY_INTERPRETER_UNAVAILABLE', result.message, ctx);
+    return errorOutcome(ctx, SOURCE, 'script_error', 'PY_INTERPRETER_UNAVAILABLE', result.message);
   }
   const py = result.type === 'response' ? result.response : undefined;
   const stdout = (py?.stdout ?? '') + result.raw.stdout;

@@ -2,11 +2,9 @@ import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { makeError } from '@noetl/common';
 import type { ToolContext, ToolHandler, ToolOutcome } from '../types';
-import {
-  configFailure, errorOutcome, killGroup, optString, optStringList, optStringMap,
-  redactedTail, StreamCapture, ToolConfigError,
-} from './config';
-import { effectiveTimeoutMs, KIND_DEFAULT_TIMEOUT_S } from './timeout';
+import { configFailure, errorOutcome, optString, optStringList, optStringMap, ToolConfigError } from '../config';
+import { effectiveTimeoutMs, KIND_DEFAULT_TIMEOUT_S } from '../timeout';
+import { killGroup, redactedTail, StreamCapture } from './process-io';
 
 const SOURCE = 'shell';
 const FIELDS = ['cmds', 'command', 'shell', 'cwd', 'env', 'timeout_seconds'] as const;
@@ -72,9 +70,9 @@ async function runShell(config: Record<string, unknown>, ctx: ToolContext, killG
       if (!st?.isDirectory()) throw new ToolConfigError('cwd', `field 'cwd': directory '${cwd}' does not exist`);
     }
   } catch (e) {
-    return configFailure(SOURCE, e, ctx);
+    return configFailure(ctx, SOURCE, e);
   }
-  if (ctx.signal.aborted) return errorOutcome(SOURCE, 'cancelled', 'CANCELLED', 'shell task cancelled', ctx);
+  if (ctx.signal.aborted) return errorOutcome(ctx, SOURCE, 'cancelled', 'CANCELLED', 'shell task cancelled');
 
   const deadline = Date.now() + timeoutMs;
   const results: ShellCommandResult[] = [];
@@ -88,9 +86,7 @@ async function runShell(config: Record<string, unknown>, ctx: ToolContext, killG
     const run = await runOne(shell, commands[index], cwd, env, deadline, ctx.signal, killGraceMs);
     last = run;
     if (run.spawnError) {
-      return errorOutcome(SOURCE, 'config', 'CONFIG', `cannot start shell '${shell}': ${run.spawnError.message}`, ctx, {
-        errorExtra: { details: { field: 'shell' } },
-      });
+      return errorOutcome(ctx, SOURCE, 'config', 'CONFIG', `cannot start shell '${shell}': ${run.spawnError.message}`, { details: { field: 'shell' } });
     }
     results.push({ index, exit_code: run.exitCode, stdout: ctx.redact(run.stdout.text()), stderr: ctx.redact(run.stderr.text()) });
     allOut.write(Buffer.from(run.stdout.text()));

@@ -7,12 +7,14 @@ import { lazyModule } from '../lazy';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const undici = lazyModule(() => require('undici') as typeof import('undici'));
 import { isPlainObject, type ErrorKind } from '@noetl/common';
-import type { OutcomeHelpers, ToolContext, ToolHandler, ToolOutcome } from '../types';
-import { effectiveTimeoutMs } from '../local/timeout';
+import { toTemplateString } from '@noetl/template';
+import { resolveAuth } from '../auth';
 import {
-  NetConfigError, cancelledOutcome, describeType, fail, optBool, optNumber, optString, optStringMap,
-  readConfig, resolveAuth, stringMap, toStr,
-} from './common';
+  ToolConfigError, cancelledOutcome, describeType, errorOutcome, optBool, optMapping, optNumber, optString, readConfig, stringMap,
+} from '../config';
+import { KeyedCache } from '../keyed-cache';
+import { effectiveTimeoutMs } from '../timeout';
+import type { OutcomeHelpers, ToolContext, ToolHandler, ToolOutcome } from '../types';
 import { HttpAuthError, OAuthTokenCache, applyAuth, type AuthApplied } from './http-auth';
 
 const gunzip = promisify(zlib.gunzip);
@@ -76,33 +78,22 @@ export interface HttpResult {
  * // out.data = { status_code: 200, headers: {...}, data: {...}, body: {...}, url, elapsed_ms }
  */
 export function createHttpTool(opts: HttpToolOptions = {}): ToolHandler {
-  const agents = new Map<string, Agent>();
+  const agents = new KeyedCache<Agent>((a) => a.close().catch(() => a.destroy()));
   const tokens = new OAuthTokenCache();
   const maxDefault = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const userAgent = opts.userAgent ?? 'noetl-mesh/0.1';
 
-  const agentFor = (verifySsl: boolean, connectMs: number): Agent => {
-    const key = `${verifySsl}|${connectMs}`;
-    let a = agents.get(key);
-    if (!a) {
-      a = new (undici().Agent)({
-        connect: { timeout: connectMs, rejectUnauthorized: verifySsl },
-        connections: opts.connectionsPerOrigin ?? 16,
-        keepAliveTimeout: 4_000,
-      });
-      agents.set(key, a);
-    }
-    return a;
-  };
+  const agentFor = (verifySsl: boolean, connectMs: number): Agent =>
+    agents.get(`${verifySsl}|${connectMs}`, () => new (undici().Agent)({
+      connect: { timeout: connectMs, rejectUnauthorized: verifySsl },
+      connections: opts.connectionsPerOrigin ?? 16,
+      keepAliveTimeout: 4_000,
+    }));
 
   return {
     kind: 'http',
     fields: HTTP_FIELDS,
-    async close() {
-      const all = [...agents.values()];
-      agents.clear();
-      await Promise.all(all.map((a) => a.close().catch(() => a.destroy())));
-    },
+    close: () => agents.closeAll(),
     async run(config, ctx) {
       const planned = readConfig(ctx, 'http', () => plan(config, ctx, maxDefault, userAgent));
       if ('outcome' in planned) return planned.outcome;
@@ -116,7 +107,7 @@ export function createHttpTool(opts: HttpToolOptions = {}): ToolHandler {
         try {
           applied = await applyAuth(r.cred, ctx, tokens, dispatcher, Math.min(p.totalMs ?? p.connectMs + p.readMs, 30_000));
         } catch (e) {
-          if (e instanceof HttpAuthError) return fail(ctx, 'http', e.kind, e.code, e.message, e.kind === 'config' ? { details: { field: 'auth' } } : {});
+          if (e instanceof HttpAuthError) return errorOutcome(ctx, 'http', e.kind, e.code, e.message, e.kind === 'config' ? { details: { field: 'auth' } } : {});
           throw e;
         }
         mergeHeaders(p.headers, applied.headers);
@@ -143,23 +134,23 @@ function hasHeader(h: Record<string, string>, name: string): string | undefined 
 
 function plan(config: Record<string, unknown>, ctx: ToolContext, maxDefault: number, userAgent: string): HttpPlan {
   const rawUrl = optString(config, 'url') ?? optString(config, 'endpoint');
-  if (!rawUrl) throw new NetConfigError('url', "field 'url' (alias 'endpoint') is required");
+  if (!rawUrl) throw new ToolConfigError('url', "field 'url' (alias 'endpoint') is required");
   let url: URL;
   try {
     url = new URL(rawUrl);
   } catch {
-    throw new NetConfigError('url', `field 'url' is not a valid URL: ${rawUrl}`);
+    throw new ToolConfigError('url', `field 'url' is not a valid URL: ${rawUrl}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NetConfigError('url', `field 'url' must be an http(s) URL, got ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ToolConfigError('url', `field 'url' must be an http(s) URL, got ${url.protocol}`);
   const method = (optString(config, 'method') ?? 'GET').toUpperCase();
-  if (!METHODS.has(method)) throw new NetConfigError('method', `field 'method' must be one of ${[...METHODS].join(', ')}, got ${method}`);
+  if (!METHODS.has(method)) throw new ToolConfigError('method', `field 'method' must be one of ${[...METHODS].join(', ')}, got ${method}`);
 
-  const headers = optStringMap(config, 'headers') ?? {};
-  const params = optStringMap(config, 'params') ?? {};
+  const headers = stringMap(optMapping(config, 'headers') ?? {});
+  const params = stringMap(optMapping(config, 'params') ?? {});
   const data = config['data'];
   if (NO_BODY_DATA_METHODS.has(method) && data !== undefined && data !== null) {
     // legacy `data` on GET/DELETE/HEAD is merged into the query (explicit params win)
-    if (!isPlainObject(data)) throw new NetConfigError('data', `field 'data' must be a mapping for ${method} (it is merged into params), got ${describeType(data)}`);
+    if (!isPlainObject(data)) throw new ToolConfigError('data', `field 'data' must be a mapping for ${method} (it is merged into params), got ${describeType(data)}`);
     for (const [k, v] of Object.entries(stringMap(data))) if (!(k in params)) params[k] = v;
   }
   for (const [k, v] of Object.entries(params)) url.searchParams.append(k, v);
@@ -175,7 +166,7 @@ function plan(config: Record<string, unknown>, ctx: ToolContext, maxDefault: num
     const form = config['form'];
     if (typeof form === 'string') body = form;
     else if (isPlainObject(form)) body = new URLSearchParams(stringMap(form)).toString();
-    else throw new NetConfigError('form', `field 'form' must be a mapping, got ${describeType(form)}`);
+    else throw new ToolConfigError('form', `field 'form' must be a mapping, got ${describeType(form)}`);
     contentType = 'application/x-www-form-urlencoded';
   } else if (given('body') || given('payload')) {
     const v = given('body') ? config['body'] : config['payload'];
@@ -198,10 +189,10 @@ function plan(config: Record<string, unknown>, ctx: ToolContext, maxDefault: num
 
   const rt = (optString(config, 'response_type') ?? 'auto').toLowerCase();
   if (rt !== 'auto' && rt !== 'json' && rt !== 'text' && rt !== 'binary') {
-    throw new NetConfigError('response_type', `field 'response_type' must be auto, json, text or binary, got ${rt}`);
+    throw new ToolConfigError('response_type', `field 'response_type' must be auto, json, text or binary, got ${rt}`);
   }
   const maxBytes = optNumber(config, 'max_response_bytes') ?? maxDefault;
-  if (maxBytes <= 0) throw new NetConfigError('max_response_bytes', "field 'max_response_bytes' must be positive");
+  if (maxBytes <= 0) throw new ToolConfigError('max_response_bytes', "field 'max_response_bytes' must be positive");
 
   const t = timeouts(config, ctx);
   return {
@@ -231,7 +222,7 @@ function timeouts(config: Record<string, unknown>, ctx: ToolContext): { connectM
 
 function secondsMs(v: unknown, field: string): number {
   const n = typeof v === 'string' ? parseDuration(v) : typeof v === 'number' ? v * 1000 : NaN;
-  if (!Number.isFinite(n) || n <= 0) throw new NetConfigError(field, `field '${field}' connect/read must be positive seconds, got ${toStr(v)}`);
+  if (!Number.isFinite(n) || n <= 0) throw new ToolConfigError(field, `field '${field}' connect/read must be positive seconds, got ${toTemplateString(v)}`);
   return n;
 }
 
@@ -272,7 +263,7 @@ async function execute(p: HttpPlan, ctx: ToolContext, dispatcher: Dispatcher): P
       if (p.followRedirects && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {
         await res.body.dump().catch(() => undefined);
         if (hop >= MAX_REDIRECTS) {
-          return fail(ctx, 'http', 'client_error', 'HTTP_TOO_MANY_REDIRECTS', `http: more than ${MAX_REDIRECTS} redirects`, { http_status: res.statusCode }, { helpers });
+          return errorOutcome(ctx, 'http', 'client_error', 'HTTP_TOO_MANY_REDIRECTS', `http: more than ${MAX_REDIRECTS} redirects`, { http_status: res.statusCode }, { helpers });
         }
         const next = new URL(location, url);
         if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
@@ -291,7 +282,7 @@ async function execute(p: HttpPlan, ctx: ToolContext, dispatcher: Dispatcher): P
         raw = await readCapped(res, p.maxBytes);
       } catch (e) {
         if (e instanceof TooLargeError) {
-          return fail(ctx, 'http', 'client_error', 'HTTP_RESPONSE_TOO_LARGE', `http: response body exceeds ${p.maxBytes} bytes`, { http_status: res.statusCode }, { helpers });
+          return errorOutcome(ctx, 'http', 'client_error', 'HTTP_RESPONSE_TOO_LARGE', `http: response body exceeds ${p.maxBytes} bytes`, { http_status: res.statusCode }, { helpers });
         }
         throw e;
       }
@@ -306,13 +297,13 @@ async function execute(p: HttpPlan, ctx: ToolContext, dispatcher: Dispatcher): P
         elapsed_ms: Math.round(performance.now() - started),
       };
       if (res.statusCode >= 400) return httpErrorOutcome(ctx, res.statusCode, resHeaders, result, helpers);
-      if (parsed.error) return fail(ctx, 'http', 'parse', 'HTTP_PARSE', `http: response is not valid JSON: ${parsed.error}`, { http_status: res.statusCode }, { data: result, helpers });
+      if (parsed.error) return errorOutcome(ctx, 'http', 'parse', 'HTTP_PARSE', `http: response is not valid JSON: ${parsed.error}`, { http_status: res.statusCode }, { data: result, helpers });
       return { status: 'ok', data: result, helpers };
     }
   } catch (e) {
     if (ctx.signal.aborted) return cancelledOutcome(ctx, 'http', helpers ? { helpers } : {});
     const rest = helpers ? { helpers } : {};
-    if (timedOut) return fail(ctx, 'http', 'timeout', 'TIMEOUT', `http: ${method} ${url.origin} timed out after ${p.totalMs} ms`, {}, rest);
+    if (timedOut) return errorOutcome(ctx, 'http', 'timeout', 'TIMEOUT', `http: ${method} ${url.origin} timed out after ${p.totalMs} ms`, {}, rest);
     return transportFailure(ctx, e, method, url, rest);
   } finally {
     if (timer) clearTimeout(timer);
@@ -438,7 +429,7 @@ function httpErrorOutcome(ctx: ToolContext, status: number, headers: Record<stri
   const extra: { http_status: number; retry_after?: number } = { http_status: status };
   const ra = parseRetryAfter(headers['retry-after']);
   if (ra !== undefined) extra.retry_after = ra;
-  return fail(ctx, 'http', kind, `HTTP_${status}`, `HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trim(), extra, { data, helpers });
+  return errorOutcome(ctx, 'http', kind, `HTTP_${status}`, `HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trim(), extra, { data, helpers });
 }
 
 const TLS_CODES = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(VERIFY|GET)_|HOSTNAME_MISMATCH|ERR_OSSL)/;
@@ -461,11 +452,11 @@ function transportFailure(ctx: ToolContext, e: unknown, method: string, url: URL
   const what = `http: ${method} ${url.origin}${url.pathname}`;
   const msg = (e as Error)?.message ?? String(e);
   const details = cause ? { cause } : {};
-  if (codes.some((c) => TIMEOUT_CODES.has(c))) return fail(ctx, 'http', 'timeout', 'TIMEOUT', `${what} timed out (${cause})`, { details }, rest);
+  if (codes.some((c) => TIMEOUT_CODES.has(c))) return errorOutcome(ctx, 'http', 'timeout', 'TIMEOUT', `${what} timed out (${cause})`, { details }, rest);
   if (codes.some((c) => TLS_CODES.test(c)) || /certificate|SSL|TLS/i.test(msg)) {
-    return fail(ctx, 'http', 'connection', 'TLS', `${what}: TLS failure: ${msg}`, { retryable: false, details }, rest);
+    return errorOutcome(ctx, 'http', 'connection', 'TLS', `${what}: TLS failure: ${msg}`, { retryable: false, details }, rest);
   }
-  return fail(ctx, 'http', 'connection', 'CONNECTION', `${what}: ${msg}${cause && !msg.includes(cause) ? ` (${cause})` : ''}`, { details }, rest);
+  return errorOutcome(ctx, 'http', 'connection', 'CONNECTION', `${what}: ${msg}${cause && !msg.includes(cause) ? ` (${cause})` : ''}`, { details }, rest);
 }
 
 

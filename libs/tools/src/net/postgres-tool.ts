@@ -4,13 +4,15 @@ import { lazyModule } from '../lazy';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pg = lazyModule(() => require('pg') as typeof import('pg'));
 import { isPlainObject, makeError, type ErrorKind } from '@noetl/common';
-import type { OutcomeHelpers, ToolContext, ToolHandler, ToolOutcome } from '../types';
-import { effectiveTimeoutMs } from '../local/timeout';
-import { splitSqlStatements } from '../local/sql-split';
+import { credString, resolveAuth } from '../auth';
 import {
-  NetConfigError, cacheKey, cancelledOutcome, configFail, credString, describeType, fail, optBool, optString, readConfig,
-  resolveAuth,
-} from './common';
+  ToolConfigError, cancelledOutcome, configErrorOutcome, describeType, errorOutcome, optBool, optString, readConfig,
+} from '../config';
+import { KeyedCache, cacheKey } from '../keyed-cache';
+import { quoteIdent, sqlResultData, type SqlStatementResult } from '../sql';
+import { splitSqlStatements } from '../sql-split';
+import { effectiveTimeoutMs } from '../timeout';
+import type { OutcomeHelpers, ToolContext, ToolHandler, ToolOutcome } from '../types';
 import { pgTypes } from './pg-values';
 
 export const POSTGRES_FIELDS = [
@@ -30,14 +32,7 @@ export interface PostgresToolOptions {
 }
 
 /** One statement's result (tools.md §2.2); also `command_<i>`. */
-export interface PgStatementResult {
-  index: number;
-  command_tag: string;
-  rows: Record<string, unknown>[];
-  columns: string[];
-  row_count: number;
-  affected_rows: number;
-}
+export type PgStatementResult = SqlStatementResult;
 
 interface ConnParams {
   host?: string;
@@ -62,12 +57,10 @@ const AFFECTING = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'COPY']);
  * await pg.run({ auth: 'pg_test', command: 'CREATE TABLE t (id int); INSERT INTO t VALUES (1)' }, ctx);
  */
 export function createPostgresTool(opts: PostgresToolOptions = {}): ToolHandler {
-  const pools = new Map<string, Pool>();
-  const poolFor = (p: ConnParams): Pool => {
-    const key = cacheKey({ ...p, password: p.password === undefined ? undefined : cacheKey({ p: p.password }) });
-    let pool = pools.get(key);
-    if (!pool) {
-      pool = new (pg().Pool)({
+  const pools = new KeyedCache<Pool>((pool) => pool.end().catch(() => undefined));
+  const poolFor = (p: ConnParams): Pool =>
+    pools.get(cacheKey({ ...p, password: p.password === undefined ? undefined : cacheKey({ p: p.password }) }), () => {
+      const pool = new (pg().Pool)({
         ...p,
         max: opts.poolMax ?? 10,
         idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
@@ -77,29 +70,23 @@ export function createPostgresTool(opts: PostgresToolOptions = {}): ToolHandler 
         types: pgTypes,
       });
       pool.on('error', () => undefined); // idle-client errors: the client is dropped by the pool
-      pools.set(key, pool);
-    }
-    return pool;
-  };
+      return pool;
+    });
 
   return {
     kind: 'postgres',
     fields: POSTGRES_FIELDS,
-    async close() {
-      const all = [...pools.values()];
-      pools.clear();
-      await Promise.all(all.map((p) => p.end().catch(() => undefined)));
-    },
+    close: () => pools.closeAll(),
     async run(config, ctx) {
       const read = readConfig(ctx, 'postgres', () => {
         const statements = readStatements(config);
         const params = config['params'];
         if (params !== undefined && params !== null && !Array.isArray(params)) {
-          throw new NetConfigError('params', `field 'params' must be a list, got ${describeType(params)}`);
+          throw new ToolConfigError('params', `field 'params' must be a list, got ${describeType(params)}`);
         }
         const list = Array.isArray(params) && params.length > 0 ? params : undefined;
         if (list && statements.length > 1) {
-          throw new NetConfigError('params', `field 'params' is only allowed with a single statement (got ${statements.length})`);
+          throw new ToolConfigError('params', `field 'params' is only allowed with a single statement (got ${statements.length})`);
         }
         return {
           statements,
@@ -117,12 +104,12 @@ export function createPostgresTool(opts: PostgresToolOptions = {}): ToolHandler 
         const r = await resolveAuth(ctx, 'postgres', config['auth']);
         if ('outcome' in r) return r.outcome;
         const c = connFromCredential(r.cred.data, ctx);
-        if ('error' in c) return configFail(ctx, 'postgres', 'auth', c.error);
+        if ('error' in c) return configErrorOutcome(ctx, 'postgres', 'auth', c.error);
         conn = c.conn;
       } else {
         const uri = readConfig(ctx, 'postgres', () => optString(config, 'connection'));
         if ('outcome' in uri) return uri.outcome;
-        if (!uri.ok) return configFail(ctx, 'postgres', 'auth', "one of 'auth' or 'connection' is required");
+        if (!uri.ok) return configErrorOutcome(ctx, 'postgres', 'auth', "one of 'auth' or 'connection' is required");
         registerUriSecret(uri.ok, ctx);
         conn = { connectionString: uri.ok };
       }
@@ -136,36 +123,36 @@ function readStatements(config: Record<string, unknown>): string[] {
   const sources = ['command', 'query', 'sql', 'commands', 'command_b64', 'script'].filter(
     (f) => config[f] !== undefined && config[f] !== null,
   );
-  if (sources.length === 0) throw new NetConfigError('command', "one of 'command' (aliases 'query', 'sql'), 'commands', 'command_b64' or 'script' is required");
-  if (sources.length > 1) throw new NetConfigError(sources[1], `only one of ${sources.map((s) => `'${s}'`).join(', ')} may be given`);
+  if (sources.length === 0) throw new ToolConfigError('command', "one of 'command' (aliases 'query', 'sql'), 'commands', 'command_b64' or 'script' is required");
+  if (sources.length > 1) throw new ToolConfigError(sources[1], `only one of ${sources.map((s) => `'${s}'`).join(', ')} may be given`);
   const field = sources[0];
   const v = config[field];
   let texts: string[];
   switch (field) {
     case 'commands':
-      if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new NetConfigError(field, "field 'commands' must be a list of strings");
+      if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new ToolConfigError(field, "field 'commands' must be a list of strings");
       texts = v as string[];
       break;
     case 'command_b64':
-      if (typeof v !== 'string') throw new NetConfigError(field, `field 'command_b64' must be a string, got ${describeType(v)}`);
+      if (typeof v !== 'string') throw new ToolConfigError(field, `field 'command_b64' must be a string, got ${describeType(v)}`);
       texts = [Buffer.from(v, 'base64').toString('utf8')];
       break;
     case 'script': {
       const src = isPlainObject(v) ? v['source'] : undefined;
-      if (!isPlainObject(src)) throw new NetConfigError(field, "field 'script' must be a mapping with 'source'");
+      if (!isPlainObject(src)) throw new ToolConfigError(field, "field 'script' must be a mapping with 'source'");
       const type = src['type'] ?? 'inline';
-      if (type !== 'inline') throw new NetConfigError(field, `script source type '${String(type)}' is not supported by this engine (inline only)`);
+      if (type !== 'inline') throw new ToolConfigError(field, `script source type '${String(type)}' is not supported by this engine (inline only)`);
       const code = src['code'];
-      if (typeof code !== 'string') throw new NetConfigError(field, "field 'script.source.code' must be a string");
+      if (typeof code !== 'string') throw new ToolConfigError(field, "field 'script.source.code' must be a string");
       texts = [code];
       break;
     }
     default:
-      if (typeof v !== 'string') throw new NetConfigError(field, `field '${field}' must be a string, got ${describeType(v)}`);
+      if (typeof v !== 'string') throw new ToolConfigError(field, `field '${field}' must be a string, got ${describeType(v)}`);
       texts = [v];
   }
   const statements = texts.flatMap((t) => splitSqlStatements(t));
-  if (statements.length === 0) throw new NetConfigError(field, `field '${field}' contains no SQL statement`);
+  if (statements.length === 0) throw new ToolConfigError(field, `field '${field}' contains no SQL statement`);
   return statements;
 }
 
@@ -237,24 +224,6 @@ interface Plan {
   timeoutMs: number;
 }
 
-function quoteIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
-}
-
-function shape(done: PgStatementResult[]): Record<string, unknown> {
-  const last = done[done.length - 1];
-  const out: Record<string, unknown> = {
-    rows: last?.rows ?? [],
-    columns: last?.columns ?? [],
-    row_count: last?.row_count ?? 0,
-    affected_rows: last?.affected_rows ?? 0,
-    statement_count: done.length,
-    statements: done,
-  };
-  for (const s of done) out[`command_${s.index}`] = s;
-  return out;
-}
-
 function toStatementResult(index: number, r: QueryResult, tag: string | undefined): PgStatementResult {
   const command = r.command ?? '';
   const rowCount = r.rowCount ?? 0;
@@ -298,7 +267,7 @@ function dbErrorOutcome(
   const sqlstate = sqlstateOf(e);
   const msg = typeof pe?.message === 'string' ? pe.message : String(e);
   const where = statementIndex === undefined ? '' : ` (statement ${statementIndex + 1} of ${total})`;
-  const rest: Omit<ToolOutcome, 'status' | 'error'> = done ? { data: shape(done) } : {};
+  const rest: Omit<ToolOutcome, 'status' | 'error'> = done ? { data: sqlResultData(done) } : {};
   if (!sqlstate) {
     return { status: 'error', error: makeError('db_connection', 'DB_CONNECTION', ctx.redact(`postgres: ${phase === 'connect' ? 'connection failed' : 'connection lost'}${where}: ${msg}`), { source: 'postgres' }), ...rest };
   }
@@ -370,11 +339,11 @@ async function runStatements(pool: Pool, conn: ConnParams, plan: Plan, ctx: Tool
       }
     } catch (e) {
       if (!sqlstateOf(e)) broken = true;
-      if (ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres', { data: shape(done) });
+      if (ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres', { data: sqlResultData(done) });
       return dbErrorOutcome(ctx, e, undefined, total, [], 'session');
     }
     for (let i = 0; i < total; i++) {
-      if (interrupted() === 'cancelled' || ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres', { data: shape(done) });
+      if (interrupted() === 'cancelled' || ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres', { data: sqlResultData(done) });
       const tags: string[] = [];
       const onTag = (msg: { text?: string }) => tags.push(msg.text ?? '');
       const connection = (c as unknown as { connection: NodeJS.EventEmitter }).connection;
@@ -401,9 +370,9 @@ async function runStatements(pool: Pool, conn: ConnParams, plan: Plan, ctx: Tool
         if (!sqlstateOf(e)) broken = true;
         if (inTx && !broken) await c.query('ROLLBACK').catch(() => { broken = true; });
         inTx = false;
-        if (interrupted() === 'cancelled' || ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres', { data: shape(done) });
+        if (interrupted() === 'cancelled' || ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres', { data: sqlResultData(done) });
         if (interrupted() === 'timeout') {
-          return fail(ctx, 'postgres', 'timeout', 'TIMEOUT', `postgres (statement ${i + 1} of ${total}): no answer within ${plan.timeoutMs} ms`, { details: { statement_index: i } }, { data: shape(done) });
+          return errorOutcome(ctx, 'postgres', 'timeout', 'TIMEOUT', `postgres (statement ${i + 1} of ${total}): no answer within ${plan.timeoutMs} ms`, { details: { statement_index: i } }, { data: sqlResultData(done) });
         }
         return dbErrorOutcome(ctx, e, i, total, done, 'statement');
       } finally {
@@ -423,7 +392,7 @@ async function runStatements(pool: Pool, conn: ConnParams, plan: Plan, ctx: Tool
         return dbErrorOutcome(ctx, e, total - 1, total, done, 'statement');
       }
     }
-    return { status: 'ok', data: shape(done) };
+    return { status: 'ok', data: sqlResultData(done) };
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     if (!broken) {

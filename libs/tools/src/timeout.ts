@@ -1,5 +1,5 @@
 import { NoetlError } from '@noetl/common';
-import type { ToolContext } from '../types';
+import type { ToolContext } from './types';
 
 /**
  * Kind defaults of tools.md K1.9, in seconds. `sql` covers postgres, duckdb, snowflake, ducklake.

@@ -1,0 +1,88 @@
+// Output capture and process-group helpers of the process-local tools (shell, python pool).
+import type { ToolContext } from '../types';
+
+/** 1 MiB: cap of each captured stream (tools.md K2.5, §4.1). */
+export const STREAM_CAP_BYTES = 1024 * 1024;
+/** 8 KiB: size of `meta.stdout_tail` / `meta.stderr_tail` and of Python tracebacks. */
+export const TAIL_BYTES = 8 * 1024;
+
+/** The last `maxBytes` UTF-8 bytes of a string (never splitting a character). */
+export function lastBytes(text: string, maxBytes: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= maxBytes) return text;
+  let start = buf.length - maxBytes;
+  while (start < buf.length && (buf[start] & 0xc0) === 0x80) start++;
+  return buf.subarray(start).toString('utf8');
+}
+
+/** The first `maxBytes` UTF-8 bytes of a buffer, cut on a character boundary. */
+export function firstBytes(buf: Buffer, maxBytes: number): Buffer {
+  if (buf.length <= maxBytes) return buf;
+  let end = maxBytes;
+  while (end > 0 && (buf[end] & 0xc0) === 0x80) end--;
+  return buf.subarray(0, end);
+}
+
+/** Redact, then keep the last {@link TAIL_BYTES} (redacting first so a cut never exposes half a secret). */
+export function redactedTail(text: string, ctx: Pick<ToolContext, 'redact'>, maxBytes = TAIL_BYTES): string {
+  // a margin of one tail length keeps secrets that straddle the cut from surviving
+  return lastBytes(ctx.redact(lastBytes(text, maxBytes * 2)), maxBytes);
+}
+
+/**
+ * A byte sink for one output stream: keeps the first `headCap` bytes (the captured value) and a
+ * rolling window of the last `tailCap` bytes (for `*_tail`), and counts everything.
+ */
+export class StreamCapture {
+  private readonly head: Buffer[] = [];
+  private headLen = 0;
+  private tail: Buffer = Buffer.alloc(0);
+  total = 0;
+
+  constructor(
+    private readonly headCap = STREAM_CAP_BYTES,
+    private readonly tailCap = TAIL_BYTES * 2,
+  ) {}
+
+  write(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (this.headLen < this.headCap) {
+      const part = chunk.subarray(0, this.headCap - this.headLen);
+      this.head.push(part);
+      this.headLen += part.length;
+    }
+    this.tail = this.tail.length + chunk.length <= this.tailCap
+      ? Buffer.concat([this.tail, chunk])
+      : Buffer.concat([this.tail, chunk]).subarray(-this.tailCap);
+  }
+
+  get truncated(): boolean {
+    return this.total > this.headCap;
+  }
+
+  /** the captured head (at most `headCap` bytes, cut on a character boundary) */
+  text(): string {
+    return firstBytes(Buffer.concat(this.head), this.headCap).toString('utf8');
+  }
+
+  /** the last bytes of the whole stream */
+  tailText(): string {
+    let start = 0;
+    while (start < this.tail.length && (this.tail[start] & 0xc0) === 0x80) start++;
+    return this.tail.subarray(start).toString('utf8');
+  }
+}
+
+/** Kill a detached child's whole process group (falls back to the process itself). */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
