@@ -1,7 +1,5 @@
 /** Diagnostic examples, continued (policies, set, loops, routing, templates, workbook). */
-import type { DiagnosticExample } from './diagnostic-examples';
-
-const HEAD = 'apiVersion: noetl.io/v2\nkind: Playbook\nmetadata: { name: demo }\n';
+import { HEAD, type DiagnosticExample } from './diagnostic-example';
 
 export const POLICY_AND_ROUTING_EXAMPLES: DiagnosticExample[] = [
   {

@@ -3,18 +3,11 @@
  * where that diagnostic must be reported. Used by diagnostics.spec.ts and to generate
  * docs/diagnostics.md (gen-diagnostics-doc.ts), so the documentation is tested.
  */
-import type { LoadOptions } from '../src/load';
+import { HEAD, type DiagnosticExample } from './diagnostic-example';
 import { POLICY_AND_ROUTING_EXAMPLES } from './diagnostic-examples-2';
 
-export interface DiagnosticExample {
-  code: string;
-  yaml: string;
-  options?: LoadOptions;
-  /** why it fails / how to fix, for the docs */
-  fix: string;
-}
-
-export const HEAD = 'apiVersion: noetl.io/v2\nkind: Playbook\nmetadata: { name: demo }\n';
+export { HEAD };
+export type { DiagnosticExample };
 
 export const DIAGNOSTIC_EXAMPLES: DiagnosticExample[] = [
   {
