@@ -1,7 +1,7 @@
 import { isPlainObject, isResultRef, makeError, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { Arc } from '@noetl/dsl';
 import type { CtxPatchEntry, EventEnvelope, LoopStats } from '@noetl/events';
-import { httpView, stepOutcomeView } from '@noetl/scope';
+import { httpItemsView, stepOutcomeView } from '@noetl/scope';
 import { stepOf } from './analysis';
 import type { Driver } from './emit';
 import { recordUnhandled } from './failure';
@@ -23,10 +23,7 @@ function resultOf(ev: BoundaryEvent): { data: unknown; ref: ResultRef | null; ht
         : { data: ev.payload.result === undefined ? null : ev.payload.result, ref: null, http: ev.payload.http_result === true };
     case 'loop.done': {
       const agg = ev.payload.result;
-      if (ev.payload.http_results && isPlainObject(agg) && Array.isArray(agg.results)) {
-        const list = agg.results.map((r) => httpView(r));
-        return { data: { ...agg, results: list, data: list }, ref: null, http: false };
-      }
+      if (ev.payload.http_results) return { data: httpItemsView(agg ?? null), ref: null, http: false };
       return { data: agg === undefined ? null : agg, ref: null, http: false };
     }
     case 'step.failed':

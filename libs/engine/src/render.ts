@@ -1,7 +1,7 @@
 import { isPlainObject, isResultRef, makeError, NoetlError, isErrorKind, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { SetBlock } from '@noetl/dsl';
 import type { StepView } from '@noetl/events';
-import { errorView, httpView, makeGlobals, refView, RESERVED_ROOTS, schedulerScope, StepResults, type Hydrator } from '@noetl/scope';
+import { errorView, makeGlobals, refView, RESERVED_ROOTS, schedulerScope, StepResults, type Hydrator } from '@noetl/scope';
 import { evaluateCondition, renderValue, TemplateError, type RenderOptions, type Scope } from '@noetl/template';
 import { pmapEntries, pmapGet, type PMap } from './pmap';
 import type { ExecutionState, StepRecord } from './types';
@@ -79,14 +79,8 @@ export function recordView(rec: StepRecord): StepView | undefined {
   if (rec.completed_at) v.completed_at = rec.completed_at;
   if (rec.error !== undefined) v.error = rec.error;
   if (rec.http_result) v.http_result = true;
+  if (rec.http_items) v.http_items = true;
   return v;
-}
-
-/** Loop aggregate whose iteration results are http results: per-element body fallback (K2.16). */
-function httpItemsView(agg: unknown): unknown {
-  if (!isPlainObject(agg) || !Array.isArray(agg.results)) return agg;
-  const list = agg.results.map((r) => httpView(r));
-  return { ...agg, results: list, data: list };
 }
 
 function schedulerView(rec: StepRecord | undefined): StepView | undefined {
@@ -94,7 +88,6 @@ function schedulerView(rec: StepRecord | undefined): StepView | undefined {
   let v = RECORD_VIEW.get(rec);
   if (v === undefined) {
     v = recordView(rec) ?? null;
-    if (v && rec.http_items && v.data !== undefined) v.data = httpItemsView(v.data);
     RECORD_VIEW.set(rec, v);
   }
   return v ?? undefined;

@@ -13,6 +13,8 @@ export interface StepView {
   error?: import('@noetl/common').ErrorObject | null;
   /** true when the step is a single http task (tools.md K2.16 body fallback applies to its result) */
   http_result?: boolean;
+  /** loop step whose iterations are single http tasks: each element of `results`/`data` gets the K2.16 fallback */
+  http_items?: boolean;
 }
 
 export interface CommandIteration {

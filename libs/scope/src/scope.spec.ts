@@ -115,3 +115,17 @@ describe('name resolution (dsl R13.2)', () => {
     expect(renderTemplate('{{ fetch.data.rows[0] }}', workerScope(base))).toBe(1);
   });
 });
+
+describe('loop results of single-http-task iterations (tools K2.16)', () => {
+  it('each element of results/data reads with the body fallback, in worker and scheduler scopes alike', () => {
+    const agg = { results: [http, null], data: [http, null], stats: { total: 2, succeeded: 1, failed: 1 }, errors: [] };
+    const steps: Record<string, StepView> = { pages: { status: 'done', data: agg, runs: 1, http_items: true } };
+    const sr = new StepResults(steps, noHydrate);
+    const w = workerScope({ globals, workload: {}, ctx: {}, args: {}, steps: sr, iter: {}, stepLocals: {}, taskViews: new Map() });
+    expect(renderTemplate('{{ pages.results[0].page }}', w)).toBe(2);
+    expect(renderTemplate('{{ pages.data[0].status_code }}', w)).toBe(200);
+    const s = schedulerScope({ globals, workload: {}, ctx: {}, args: {}, steps: sr });
+    expect(renderTemplate('{{ pages.results[0].items | length }}', s)).toBe(1);
+    expect(renderTemplate('{{ pages.results[0] | tojson }}', s)).toBe(JSON.stringify(http));
+  });
+});

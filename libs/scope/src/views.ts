@@ -92,10 +92,23 @@ function readWithViewRules(R: unknown, key: string, http: boolean): unknown {
   return key === 'data' ? R : undefined;
 }
 
+/**
+ * Loop aggregate (dsl R10.14) whose iterations are single http tasks: each element of
+ * `results`/`data` reads with the body fallback (tools K2.16). Other values are returned as is.
+ */
+export function httpItemsView(agg: unknown): unknown {
+  if (!isPlainObject(agg) || !Array.isArray(agg.results)) return agg;
+  const list = agg.results.map((r) => httpView(r));
+  return { ...agg, results: list, data: list };
+}
+
 /** The view of a result that may be inline or by reference. */
-export function resultView(entry: { data?: unknown; ref?: ResultRef | null; extracted?: Record<string, unknown>; http_result?: boolean }, hydrate: Hydrator): unknown {
+export function resultView(
+  entry: { data?: unknown; ref?: ResultRef | null; extracted?: Record<string, unknown>; http_result?: boolean; http_items?: boolean },
+  hydrate: Hydrator,
+): unknown {
   if (entry.ref) return refView(entry.ref, hydrate, { http: entry.http_result, extracted: entry.extracted });
-  return dataView(entry.data, { http: entry.http_result });
+  return dataView(entry.http_items ? httpItemsView(entry.data) : entry.data, { http: entry.http_result });
 }
 
 /**
