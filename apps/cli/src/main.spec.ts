@@ -273,10 +273,15 @@ workflow:
     });
 
     it('replay of a bad log exits 2 with the line', async () => {
-      write('broken.jsonl', '{"event_type":"x"}\n{nope\n');
+      const first = { v: 1, event_id: 'E/api/1', event_type: 'x.note', ts: '2026-01-01T00:00:00.000Z', execution_id: 'E', root_execution_id: 'E', source: 'api', producer_id: 'p', status: 'ok', payload: {} };
+      write('broken.jsonl', `${JSON.stringify(first)}\n{nope\n`);
       const io = fakeIo(dir, env);
       expect(await main(['replay', 'broken.jsonl'], io)).toBe(2);
       expect(io.err).toMatch(/line 2/);
+      write('invalid.jsonl', `${JSON.stringify({ ...first, event_type: 'step.done' })}\n`);
+      const io2 = fakeIo(dir, env);
+      expect(await main(['replay', 'invalid.jsonl'], io2)).toBe(2);
+      expect(io2.err).toMatch(/line 1: step.done: payload field 'ctx_patch' is required/);
     });
 
     it('Ctrl-C cancels cleanly and reports what was cancelled; a second Ctrl-C exits hard', async () => {

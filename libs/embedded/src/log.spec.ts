@@ -3,6 +3,7 @@ import { EventLog, parseJsonl } from './log';
 import { TimerService, type TimerEntry } from './timers';
 
 function ev(id: string, execution = 'E', root = execution, type = 'step.done'): NoetlEvent {
+  const payload = type === 'step.done' ? { ctx_patch: [], terminated_by: 'end', task_visits: 1, duration_ms: 0 } : {};
   return {
     v: 1,
     event_id: id,
@@ -13,7 +14,7 @@ function ev(id: string, execution = 'E', root = execution, type = 'step.done'): 
     source: 'worker',
     producer_id: 'w',
     status: 'ok',
-    payload: {},
+    payload,
   } as unknown as NoetlEvent;
 }
 
@@ -71,10 +72,17 @@ describe('EventLog', () => {
     expect(back.map((e) => [e.event_id, e.seq])).toEqual([['a', 1], ['b', 2]]);
   });
 
-  it('parseJsonl names the bad line', () => {
-    expect(() => parseJsonl('{"event_type":"a"}\n{oops')).toThrow(/line 2/);
-    expect(() => parseJsonl('[1]')).toThrow(/line 1: not an event/);
-    expect(parseJsonl('{"event_type":"a"}')[0].seq).toBe(1);
+  it('parseJsonl validates each line at the boundary and names the bad line', () => {
+    const good = JSON.stringify(ev('a'));
+    expect(() => parseJsonl(`${good}\n{oops`)).toThrow(/line 2/);
+    expect(() => parseJsonl('[1]')).toThrow(/line 1: event is not an object/);
+    expect(() => parseJsonl(`${good}\n${JSON.stringify({ ...ev('b'), payload: {} })}`)).toThrow(/line 2: step.done: payload field 'ctx_patch' is required/);
+    expect(parseJsonl(good)[0].seq).toBe(1);
+  });
+
+  it('parseJsonl ignores well-formed events of unknown types (T6.1)', () => {
+    const unknown = JSON.stringify({ ...ev('u'), event_type: 'x.vendor.thing', payload: {} });
+    expect(parseJsonl(`${unknown}\n${JSON.stringify(ev('a'))}`).map((e) => e.event_id)).toEqual(['a']);
   });
 });
 

@@ -124,9 +124,15 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
       enqueue(ev);
     },
   });
-  const timers = new TimerService<NoetlEvent>((t) => enqueue(t.payload));
+  // the payload stays the engine's (timer requests): the inbox gets a copy the log may adopt
+  const timers = new TimerService<NoetlEvent>((t) => enqueue({ ...t.payload }));
 
   // ------------------------------------------------------------------ scheduler loop
+  /**
+   * Queues an input. The inbox owns what it is given (the log stores inbox events as they are,
+   * with `seq` added, see EventLog.adopt): pass events nobody else holds — worker events, api and
+   * dead-letter events built here, engine events addressed to another execution — or a copy.
+   */
   function enqueue(ev: NoetlEvent): void {
     if (closed) return;
     inbox.push(ev);
@@ -174,8 +180,21 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
     });
   }
 
+  let lastMs = Number.NaN;
+  let lastIso = '';
+  /** `now().toISOString()`, memoized per millisecond (many inputs are processed within one) */
+  function nowIso(): string {
+    const d = now();
+    const ms = d.getTime();
+    if (ms !== lastMs) {
+      lastIso = d.toISOString();
+      lastMs = ms;
+    }
+    return lastIso;
+  }
+
   function engineEnv(seq: number) {
-    return { seq, now: now().toISOString(), producerId: SCHEDULER_ID, hydrate };
+    return { seq, now: nowIso(), producerId: SCHEDULER_ID, hydrate };
   }
 
   function processOne(input: NoetlEvent): void {
@@ -184,14 +203,14 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
       logLine(`scheduler: dropping ${input.event_type} for unknown execution ${input.execution_id}`);
       return;
     }
-    const logged = log.append(input);
+    const logged = log.adopt(input); // inbox events are owned (see enqueue): no copy
     if (!logged) return; // duplicate event id (T10.1)
     if (isTerminal(exec.state)) return; // stored, never changes a terminal execution (T3.1)
     const before = exec.state.status;
     const r = processInput(exec.state, exec.entry.playbook, logged, engineEnv(logged.seq));
     exec.state = r.state;
     for (const out of r.events) {
-      if (out.execution_id !== exec.id) enqueue(out); // addressed to another execution: its input
+      if (out.execution_id !== exec.id) enqueue({ ...out }); // addressed to another execution: its input
       else log.append(out);
     }
     for (const id of r.timers.clear) timers.clear(id);

@@ -25,7 +25,7 @@ interface Running {
   delivery: Delivery<Command>;
 }
 
-/** Commands a worker loop runs under one abort controller before it takes a fresh one (see `controllerFor`). */
+/** Commands a worker loop runs under one abort controller before it takes a fresh one (see startWorkers). */
 const CONTROLLER_REUSE = 1024;
 
 /**
