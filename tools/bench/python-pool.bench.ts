@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createPythonTool } from '../../libs/tools/src/local';
-import { makeTestContext } from '../../libs/tools/src/local/test-context';
+import { makeTestContext } from '../../libs/tools/src/testing';
 
 interface Args {
   tasks: number;

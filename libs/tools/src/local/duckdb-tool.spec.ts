@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createDuckdbTool } from './duckdb-tool';
-import type { SqlResultData } from './duckdb-tool';
+import type { SqlResultData } from '../sql';
 import { decimalToJson, intervalToIso } from './duckdb-values';
-import { makeTestContext } from './test-context';
+import { makeTestContext } from '../testing';
 
 jest.setTimeout(30_000);
 

@@ -1,6 +1,6 @@
 import { ToolRegistry } from '../registry';
 import { createLocalTools } from './index';
-import { makeTestContext } from './test-context';
+import { makeTestContext } from '../testing';
 
 describe('createLocalTools', () => {
   it('returns python, shell, noop and duckdb handlers that work behind a registry', async () => {

@@ -15,11 +15,9 @@ export type { PythonPoolOptions, PythonTaskRequest, PythonTaskResponse, PythonRu
 export { createShellTool } from './shell-tool';
 export type { ShellToolOptions, ShellCommandResult } from './shell-tool';
 export { createNoopTool } from './noop-tool';
-export { createDuckdbTool, sqlResultData, postgresConnString } from './duckdb-tool';
-export type { DuckdbToolOptions, SqlStatementResult, SqlResultData } from './duckdb-tool';
+export { createDuckdbTool, postgresConnString } from './duckdb-tool';
+export type { DuckdbToolOptions } from './duckdb-tool';
 export { duckdbToJson, decimalToJson, intervalToIso } from './duckdb-values';
-export { splitSqlStatements } from './sql-split';
-export { effectiveTimeoutMs, parseDurationMs, TimeoutConfigError, KIND_DEFAULT_TIMEOUT_S } from './timeout';
 
 export interface LocalToolsOptions {
   python?: PythonToolOptions;

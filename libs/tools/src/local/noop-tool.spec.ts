@@ -1,5 +1,5 @@
 import { createNoopTool } from './noop-tool';
-import { makeTestContext } from './test-context';
+import { makeTestContext } from '../testing';
 
 describe('noop tool (K2.15)', () => {
   const noop = createNoopTool();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createPythonTool } from './python-tool';
 import type { PythonToolHandler } from './python-tool';
-import { makeTestContext } from './test-context';
+import { makeTestContext } from '../testing';
 
 jest.setTimeout(60_000);
 

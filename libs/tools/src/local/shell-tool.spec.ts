@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createShellTool } from './shell-tool';
-import { makeTestContext } from './test-context';
+import { makeTestContext } from '../testing';
 
 jest.setTimeout(30_000);
 

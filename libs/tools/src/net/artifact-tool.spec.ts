@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { createFsResultStore, type FsResultStore } from '@noetl/results';
 import type { Manifest, ResultRef } from '@noetl/common';
 import { createArtifactTool, createResultFetchTool } from './artifact-tool';
-import { makeTestContext } from './testing';
+import { makeTestContext } from '../testing';
 
 let root: string;
 let store: FsResultStore;

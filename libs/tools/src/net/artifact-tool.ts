@@ -1,7 +1,7 @@
 import { isManifest, isPlainObject, isResultRef, type ResultRef } from '@noetl/common';
 import { DEFAULT_HYDRATE_MAX_BYTES, ResultStoreError, hydrate } from '@noetl/results';
+import { configErrorOutcome, describeType, errorOutcome, optString } from '../config';
 import type { ToolContext, ToolHandler, ToolOutcome } from '../types';
-import { configFail, describeType, fail, optString } from './common';
 
 export const ARTIFACT_FIELDS = ['action', 'input', 'ref', 'uri', 'hydrate_max_bytes', 'args'] as const;
 
@@ -42,14 +42,14 @@ async function runArtifact(config: Record<string, unknown>, ctx: ToolContext, op
   try {
     action = optString(config, 'action')?.toLowerCase();
   } catch {
-    return configFail(ctx, source, 'action', "field 'action' must be 'get' or 'put'");
+    return configErrorOutcome(ctx, source, 'action', "field 'action' must be 'get' or 'put'");
   }
   if (action !== 'get' && action !== 'put') {
-    return configFail(ctx, source, 'action', action === undefined ? "field 'action' is required ('get' or 'put')" : `field 'action' must be 'get' or 'put', got '${action}'`);
+    return configErrorOutcome(ctx, source, 'action', action === undefined ? "field 'action' is required ('get' or 'put')" : `field 'action' must be 'get' or 'put', got '${action}'`);
   }
   const inputRaw = config['input'] ?? config['args'];
   if (inputRaw !== undefined && inputRaw !== null && !isPlainObject(inputRaw)) {
-    return configFail(ctx, source, 'input', `field 'input' must be a mapping, got ${describeType(inputRaw)}`);
+    return configErrorOutcome(ctx, source, 'input', `field 'input' must be a mapping, got ${describeType(inputRaw)}`);
   }
   const input = (inputRaw ?? {}) as Record<string, unknown>;
   return action === 'get' ? get(config, input, ctx, opts, source) : put(input, ctx, source);
@@ -60,52 +60,52 @@ async function get(config: Record<string, unknown>, input: Record<string, unknow
     ['input.result_ref', input['result_ref']], ['input.ref', input['ref']], ['ref', config['ref']], ['uri', config['uri']], ['input.uri', input['uri']],
   ];
   const found = candidates.find(([, v]) => v !== undefined && v !== null && v !== '');
-  if (!found) return configFail(ctx, source, 'input.result_ref', "action 'get' needs input.result_ref (aliases input.ref, ref, uri)");
+  if (!found) return configErrorOutcome(ctx, source, 'input.result_ref', "action 'get' needs input.result_ref (aliases input.ref, ref, uri)");
   const [field, raw] = found;
   let target: unknown = raw;
   if (typeof raw === 'string' && raw.trim().startsWith('{')) {
     try {
       target = JSON.parse(raw);
     } catch {
-      return configFail(ctx, source, field, `field '${field}' is not a ResultRef, Manifest or noetl:// URI`);
+      return configErrorOutcome(ctx, source, field, `field '${field}' is not a ResultRef, Manifest or noetl:// URI`);
     }
   }
   let limit = opts.hydrateMaxBytes ?? DEFAULT_HYDRATE_MAX_BYTES;
   const own = config['hydrate_max_bytes'];
   if (own !== undefined && own !== null) {
-    if (typeof own !== 'number' || !(own > 0)) return configFail(ctx, source, 'hydrate_max_bytes', "field 'hydrate_max_bytes' must be a positive number");
+    if (typeof own !== 'number' || !(own > 0)) return configErrorOutcome(ctx, source, 'hydrate_max_bytes', "field 'hydrate_max_bytes' must be a positive number");
     limit = Math.min(limit, own);
   }
   try {
     let value: unknown;
     if (typeof target === 'string') {
-      if (!target.startsWith('noetl://')) return configFail(ctx, source, field, `field '${field}' is not a ResultRef, Manifest or noetl:// URI`);
+      if (!target.startsWith('noetl://')) return configErrorOutcome(ctx, source, field, `field '${field}' is not a ResultRef, Manifest or noetl:// URI`);
       if (!ctx.results.getByUri) {
-        return fail(ctx, source, 'reference_not_available', 'RESULT_URI_UNSUPPORTED', `${source}: this results store cannot resolve URIs (${target})`);
+        return errorOutcome(ctx, source, 'reference_not_available', 'RESULT_URI_UNSUPPORTED', `${source}: this results store cannot resolve URIs (${target})`);
       }
       value = await ctx.results.getByUri(target, { maxBytes: limit });
       value = await hydrate(ctx.results, value, { maxBytes: limit }); // a stored manifest
     } else if (isResultRef(target) || isManifest(target)) {
       value = await hydrate(ctx.results, target, { maxBytes: limit });
     } else {
-      return configFail(ctx, source, field, `field '${field}' is not a ResultRef, Manifest or noetl:// URI (got ${describeType(target)})`);
+      return configErrorOutcome(ctx, source, field, `field '${field}' is not a ResultRef, Manifest or noetl:// URI (got ${describeType(target)})`);
     }
     return { status: 'ok', data: value };
   } catch (e) {
-    if (e instanceof ResultStoreError) return fail(ctx, source, e.kind, e.code, `${source}: ${e.message}`);
-    return fail(ctx, source, 'reference_not_available', 'RESULT_UNAVAILABLE', `${source}: ${(e as Error)?.message ?? String(e)}`);
+    if (e instanceof ResultStoreError) return errorOutcome(ctx, source, e.kind, e.code, `${source}: ${e.message}`);
+    return errorOutcome(ctx, source, 'reference_not_available', 'RESULT_UNAVAILABLE', `${source}: ${(e as Error)?.message ?? String(e)}`);
   }
 }
 
 async function put(input: Record<string, unknown>, ctx: ToolContext, source: string): Promise<ToolOutcome> {
-  if (!('data' in input)) return configFail(ctx, source, 'input.data', "action 'put' needs input.data");
+  if (!('data' in input)) return configErrorOutcome(ctx, source, 'input.data', "action 'put' needs input.data");
   const scope = input['scope'];
   if (scope !== undefined && scope !== null && (typeof scope !== 'string' || !SCOPES.has(scope))) {
-    return configFail(ctx, source, 'input.scope', "field 'input.scope' must be step, execution or permanent");
+    return configErrorOutcome(ctx, source, 'input.scope', "field 'input.scope' must be step, execution or permanent");
   }
   const name = input['name'];
   if (name !== undefined && name !== null && (typeof name !== 'string' || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(name) || name.split('/').some((s) => s === '.' || s === '..'))) {
-    return configFail(ctx, source, 'input.name', "field 'input.name' must be a relative name of letters, digits, '.', '_', '-' and '/'");
+    return configErrorOutcome(ctx, source, 'input.name', "field 'input.name' must be a relative name of letters, digits, '.', '_', '-' and '/'");
   }
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
   const entity = typeof name === 'string'
@@ -119,6 +119,6 @@ async function put(input: Record<string, unknown>, ctx: ToolContext, source: str
     );
     return { status: 'ok', data: ref };
   } catch (e) {
-    return fail(ctx, source, 'reference_not_available', 'RESULT_STORE_WRITE', `${source}: storing the artifact failed: ${(e as Error)?.message ?? String(e)}`);
+    return errorOutcome(ctx, source, 'reference_not_available', 'RESULT_STORE_WRITE', `${source}: storing the artifact failed: ${(e as Error)?.message ?? String(e)}`);
   }
 }

@@ -3,7 +3,8 @@ import { lazyModule } from '../lazy';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const undici = lazyModule(() => require('undici') as typeof import('undici'));
 import type { Credential, ToolContext } from '../types';
-import { cacheKey, credString } from './common';
+import { credString } from '../auth';
+import { cacheKey } from '../keyed-cache';
 
 /** Headers (and optional query params) derived from a resolved credential. */
 export interface AuthApplied {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 import { createHttpTool, parseRetryAfter } from './http-tool';
-import { makeTestContext } from './testing';
+import { makeTestContext } from '../testing';
 import type { ToolHandler } from '../types';
 
 interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }

@@ -4,7 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createNatsTool } from './nats-tool';
-import { makeTestContext } from './testing';
+import { makeTestContext } from '../testing';
 import type { ToolHandler } from '../types';
 
 const url = process.env.NOETL_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';

@@ -12,11 +12,12 @@ const kvMod = lazyModule(() => require('@nats-io/kv') as typeof import('@nats-io
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const objMod = lazyModule(() => require('@nats-io/obj') as typeof import('@nats-io/obj'));
 import { isPlainObject, type ErrorKind } from '@noetl/common';
-import type { ToolContext, ToolHandler, ToolOutcome } from '../types';
+import { credString, resolveAuth } from '../auth';
 import {
-  NetConfigError, cacheKey, cancelledOutcome, configFail, credString, describeType, fail, optBool, optNumber, optString, readConfig,
-  resolveAuth,
-} from './common';
+  ToolConfigError, cancelledOutcome, configErrorOutcome, describeType, errorOutcome, optBool, optNumber, optString, readConfig,
+} from '../config';
+import { KeyedCache, cacheKey } from '../keyed-cache';
+import type { ToolContext, ToolHandler, ToolOutcome } from '../types';
 
 export const NATS_FIELDS = [
   'auth', 'url', 'operation', 'bucket', 'key', 'name', 'value', 'value_b64', 'ttl', 'create', 'subject', 'stream', 'consumer',
@@ -57,14 +58,13 @@ class NotFound extends Error {}
  * await nats.run({ url: 'nats://127.0.0.1:4222', operation: 'kv_put', bucket: 'cfg', key: 'a', value: { x: 1 } }, ctx);
  */
 export function createNatsTool(opts: NatsToolOptions = {}): ToolHandler {
-  const conns = new Map<string, Promise<NatsConnection>>();
+  const conns = new KeyedCache<Promise<NatsConnection>>((p) => p.then((nc) => nc.drain().catch(() => nc.close()), () => undefined));
   const maxObjectBytes = opts.maxObjectBytes ?? 64 * 1024 * 1024;
 
   const connFor = (spec: ConnSpec): Promise<NatsConnection> => {
     const key = cacheKey({ servers: spec.servers, user: spec.user, p: spec.pass && cacheKey({ p: spec.pass }), t: spec.token && cacheKey({ t: spec.token }), c: spec.creds && cacheKey({ c: spec.creds }) });
-    let p = conns.get(key);
-    if (!p) {
-      p = natsNode().connect({
+    return conns.get(key, () => {
+      const p = natsNode().connect({
         servers: spec.servers,
         user: spec.user,
         pass: spec.pass,
@@ -74,28 +74,23 @@ export function createNatsTool(opts: NatsToolOptions = {}): ToolHandler {
         timeout: opts.connectTimeoutMs ?? 5000,
         maxReconnectAttempts: 10,
       });
-      conns.set(key, p);
       p.then(
-        (nc) => { void nc.closed().then(() => { if (conns.get(key) === p) conns.delete(key); }); },
-        () => { if (conns.get(key) === p) conns.delete(key); },
+        (nc) => { void nc.closed().then(() => conns.forget(key, p)); },
+        () => conns.forget(key, p),
       );
-    }
-    return p;
+      return p;
+    });
   };
 
   return {
     kind: 'nats',
     fields: NATS_FIELDS,
-    async close() {
-      const all = [...conns.values()];
-      conns.clear();
-      await Promise.all(all.map((p) => p.then((nc) => nc.drain().catch(() => nc.close()), () => undefined)));
-    },
+    close: () => conns.closeAll(),
     async run(config, ctx) {
       const op = readConfig(ctx, 'nats', () => {
         const o = optString(config, 'operation');
-        if (!o) throw new NetConfigError('operation', `field 'operation' is required (${OPERATIONS.join(', ')})`);
-        if (!(OPERATIONS as readonly string[]).includes(o)) throw new NetConfigError('operation', `unknown operation '${o}' (${OPERATIONS.join(', ')})`);
+        if (!o) throw new ToolConfigError('operation', `field 'operation' is required (${OPERATIONS.join(', ')})`);
+        if (!(OPERATIONS as readonly string[]).includes(o)) throw new ToolConfigError('operation', `unknown operation '${o}' (${OPERATIONS.join(', ')})`);
         return o as Operation;
       });
       if ('outcome' in op) return op.outcome;
@@ -105,7 +100,7 @@ export function createNatsTool(opts: NatsToolOptions = {}): ToolHandler {
         if ('outcome' in r) return r.outcome;
         const d = r.cred.data;
         const url = credString(d, 'url', 'servers', 'server') ?? optString(config, 'url') ?? opts.defaultUrl;
-        if (!url) return configFail(ctx, 'nats', 'auth', 'the nats credential has no url');
+        if (!url) return configErrorOutcome(ctx, 'nats', 'auth', 'the nats credential has no url');
         spec = {
           servers: url.split(',').map((s) => s.trim()).filter(Boolean),
           user: credString(d, 'user', 'username'), pass: credString(d, 'password', 'pass'), token: credString(d, 'token'),
@@ -116,7 +111,7 @@ export function createNatsTool(opts: NatsToolOptions = {}): ToolHandler {
         const url = readConfig(ctx, 'nats', () => optString(config, 'url'));
         if ('outcome' in url) return url.outcome;
         const u = url.ok ?? opts.defaultUrl;
-        if (!u) return configFail(ctx, 'nats', 'url', "one of 'auth' or 'url' is required");
+        if (!u) return configErrorOutcome(ctx, 'nats', 'url', "one of 'auth' or 'url' is required");
         spec = { servers: u.split(',').map((s) => s.trim()).filter(Boolean) };
       }
       if (ctx.signal.aborted) return cancelledOutcome(ctx, 'nats');
@@ -132,8 +127,8 @@ export function createNatsTool(opts: NatsToolOptions = {}): ToolHandler {
         return { status: 'ok', data: res.data };
       } catch (e) {
         if (ctx.signal.aborted) return cancelledOutcome(ctx, 'nats');
-        if (e instanceof NetConfigError) return configFail(ctx, 'nats', e.field, e.message);
-        if (e instanceof NotFound) return fail(ctx, 'nats', 'not_found', 'NOT_FOUND', `nats ${op.ok}: ${e.message}`);
+        if (e instanceof ToolConfigError) return configErrorOutcome(ctx, 'nats', e.field, e.message);
+        if (e instanceof NotFound) return errorOutcome(ctx, 'nats', 'not_found', 'NOT_FOUND', `nats ${op.ok}: ${e.message}`);
         return natsFailure(ctx, op.ok, e, false);
       }
     },
@@ -142,7 +137,7 @@ export function createNatsTool(opts: NatsToolOptions = {}): ToolHandler {
 
 function req(config: Record<string, unknown>, field: string, alias?: string): string {
   const v = optString(config, field) ?? (alias ? optString(config, alias) : undefined);
-  if (!v) throw new NetConfigError(field, `field '${field}' is required for this operation`);
+  if (!v) throw new ToolConfigError(field, `field '${field}' is required for this operation`);
   return v;
 }
 
@@ -150,11 +145,11 @@ function req(config: Record<string, unknown>, field: string, alias?: string): st
 function payload(config: Record<string, unknown>): Uint8Array {
   const b64 = config['value_b64'];
   if (b64 !== undefined && b64 !== null) {
-    if (typeof b64 !== 'string') throw new NetConfigError('value_b64', `field 'value_b64' must be a string, got ${describeType(b64)}`);
+    if (typeof b64 !== 'string') throw new ToolConfigError('value_b64', `field 'value_b64' must be a string, got ${describeType(b64)}`);
     return new Uint8Array(Buffer.from(b64, 'base64'));
   }
   const v = config['value'];
-  if (v === undefined) throw new NetConfigError('value', "field 'value' is required for this operation");
+  if (v === undefined) throw new ToolConfigError('value', "field 'value' is required for this operation");
   return new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 }
 
@@ -183,7 +178,7 @@ function ttlMs(config: Record<string, unknown>): number | undefined {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(v);
     if (m) return Math.round(Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as Record<string, number>)[(m[2] ?? 's').toLowerCase()]);
   }
-  throw new NetConfigError('ttl', "field 'ttl' must be seconds or a duration string");
+  throw new ToolConfigError('ttl', "field 'ttl' must be seconds or a duration string");
 }
 
 function isStreamNotFound(e: unknown): boolean {
@@ -286,7 +281,7 @@ async function runOperation(
       }
       const limit = optNumber(config, 'max_bytes') ?? maxObjectBytes;
       if (info.size > limit) {
-        return { outcome: fail(ctx, 'nats', 'client_error', 'NATS_OBJECT_TOO_LARGE', `nats object_get: object '${name}' is ${info.size} bytes, over the limit of ${limit}`) };
+        return { outcome: errorOutcome(ctx, 'nats', 'client_error', 'NATS_OBJECT_TOO_LARGE', `nats object_get: object '${name}' is ${info.size} bytes, over the limit of ${limit}`) };
       }
       const bytes = await os.getBlob(name);
       if (!bytes) throw new NotFound(`object '${name}' not found in bucket '${bucket}'`);
@@ -320,7 +315,7 @@ async function runOperation(
       const subject = req(config, 'subject');
       const data = payload(config);
       const hdrMap = config['headers'];
-      if (hdrMap !== undefined && hdrMap !== null && !isPlainObject(hdrMap)) throw new NetConfigError('headers', "field 'headers' must be a mapping");
+      if (hdrMap !== undefined && hdrMap !== null && !isPlainObject(hdrMap)) throw new ToolConfigError('headers', "field 'headers' must be a mapping");
       let h;
       if (isPlainObject(hdrMap)) {
         h = natsCore().headers();
@@ -337,7 +332,7 @@ async function runOperation(
       const stream = req(config, 'stream');
       const seq = optNumber(config, 'seq');
       const subject = optString(config, 'subject');
-      if (seq === undefined && !subject) throw new NetConfigError('seq', "js_get_msg needs 'seq' or 'subject' (last message on the subject)");
+      if (seq === undefined && !subject) throw new ToolConfigError('seq', "js_get_msg needs 'seq' or 'subject' (last message on the subject)");
       const jsm = await jsMod().jetstreamManager(nc);
       let m;
       try {
@@ -463,7 +458,7 @@ function natsFailure(ctx: ToolContext, op: string, e: unknown, connecting: boole
     kind = 'client_error';
     code = `NATS_JS_${e.code}`;
   } else if (name === 'InvalidArgumentError' || name === 'InvalidNameError' || name === 'InvalidSubjectError') {
-    return configFail(ctx, 'nats', undefined, msg);
+    return configErrorOutcome(ctx, 'nats', undefined, msg);
   }
-  return fail(ctx, 'nats', kind, code, msg);
+  return errorOutcome(ctx, 'nats', kind, code, msg);
 }

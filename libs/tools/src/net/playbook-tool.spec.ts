@@ -1,6 +1,6 @@
 import type { ChildExecutionRequest, ChildExecutionResult, ChildExecutions } from '../types';
 import { createPlaybookTool } from './playbook-tool';
-import { makeTestContext } from './testing';
+import { makeTestContext } from '../testing';
 
 type Script = (req: ChildExecutionRequest) => { after: number; result: Omit<ChildExecutionResult, 'executionId'> } | 'never';
 

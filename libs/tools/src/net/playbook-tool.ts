@@ -1,7 +1,7 @@
 import { isPlainObject, makeError, type ErrorObject } from '@noetl/common';
+import { ToolConfigError, configErrorOutcome, describeType, errorOutcome, optBool, optString, readConfig } from '../config';
+import { effectiveTimeoutMs } from '../timeout';
 import type { ChildExecutionResult, ToolContext, ToolHandler, ToolOutcome } from '../types';
-import { effectiveTimeoutMs } from '../local/timeout';
-import { NetConfigError, configFail, describeType, fail, optBool, optString, readConfig } from './common';
 
 export const PLAYBOOK_FIELDS = [
   'path', 'catalog_id', 'version', 'input', 'payload', 'args', 'ctx', 'return_step', 'wait', 'timeout', 'timeout_seconds', 'retry',
@@ -34,8 +34,8 @@ export function createPlaybookTool(): ToolHandler {
       if ('outcome' in read) return read.outcome;
       const p = read.ok;
       const children = ctx.children;
-      if (!children) return configFail(ctx, 'playbook', undefined, 'sub-playbooks not available in this runtime');
-      if (ctx.signal.aborted) return fail(ctx, 'playbook', 'cancelled', 'CANCELLED', 'playbook: cancelled');
+      if (!children) return configErrorOutcome(ctx, 'playbook', undefined, 'sub-playbooks not available in this runtime');
+      if (ctx.signal.aborted) return errorOutcome(ctx, 'playbook', 'cancelled', 'CANCELLED', 'playbook: cancelled');
 
       const requestId = `${ctx.commandId}/t${ctx.taskIndex}/v${ctx.visit}/a${ctx.attempt}`;
       let executionId: string;
@@ -70,11 +70,11 @@ export function createPlaybookTool(): ToolHandler {
           await children.cancel(executionId, reason).catch((err) => ctx.log(`playbook: cancelling child ${executionId} failed: ${(err as Error)?.message}`));
           const helpers = { child: { execution_id: executionId, status: 'cancelling' } };
           if (timedOut) {
-            return fail(ctx, 'playbook', 'timeout', 'TIMEOUT', `playbook: child ${executionId} did not finish within ${p.timeoutMs / 1000} s`, { details: { child_execution_id: executionId } }, { helpers });
+            return errorOutcome(ctx, 'playbook', 'timeout', 'TIMEOUT', `playbook: child ${executionId} did not finish within ${p.timeoutMs / 1000} s`, { details: { child_execution_id: executionId } }, { helpers });
           }
-          return fail(ctx, 'playbook', 'cancelled', 'CANCELLED', `playbook: cancelled; child ${executionId} cancelled`, { details: { child_execution_id: executionId } }, { helpers });
+          return errorOutcome(ctx, 'playbook', 'cancelled', 'CANCELLED', `playbook: cancelled; child ${executionId} cancelled`, { details: { child_execution_id: executionId } }, { helpers });
         }
-        return fail(ctx, 'playbook', 'connection', 'CHILD_WAIT_FAILED', `playbook: waiting for child ${executionId} failed: ${(e as Error)?.message ?? String(e)}`, { details: { child_execution_id: executionId } }, { helpers: { child: { execution_id: executionId, status: 'unknown' } } });
+        return errorOutcome(ctx, 'playbook', 'connection', 'CHILD_WAIT_FAILED', `playbook: waiting for child ${executionId} failed: ${(e as Error)?.message ?? String(e)}`, { details: { child_execution_id: executionId } }, { helpers: { child: { execution_id: executionId, status: 'unknown' } } });
       } finally {
         clearTimeout(timer);
         ctx.signal.removeEventListener('abort', onAbort);
@@ -107,34 +107,34 @@ function startFailure(ctx: ToolContext, p: PlaybookPlan, e: unknown): ToolOutcom
   const message = `playbook: starting ${what} failed: ${typeof err?.message === 'string' ? err.message : String(e)}`;
   const code = typeof err?.code === 'string' ? err.code : 'CHILD_START_FAILED';
   if (typeof err?.kind === 'string' && ['not_found', 'config', 'connection', 'timeout', 'auth'].includes(err.kind)) {
-    return fail(ctx, 'playbook', err.kind as 'not_found', code, message);
+    return errorOutcome(ctx, 'playbook', err.kind as 'not_found', code, message);
   }
-  if (/NOT_FOUND/i.test(code)) return fail(ctx, 'playbook', 'not_found', code, message);
-  return fail(ctx, 'playbook', 'child_failed', code, message);
+  if (/NOT_FOUND/i.test(code)) return errorOutcome(ctx, 'playbook', 'not_found', code, message);
+  return errorOutcome(ctx, 'playbook', 'child_failed', code, message);
 }
 
 function plan(config: Record<string, unknown>, ctx: ToolContext): PlaybookPlan {
   const path = optString(config, 'path');
   const catalogId = optString(config, 'catalog_id');
-  if (!path && !catalogId) throw new NetConfigError('path', "field 'path' (or 'catalog_id') is required");
+  if (!path && !catalogId) throw new ToolConfigError('path', "field 'path' (or 'catalog_id') is required");
   let version: number | 'latest' | undefined;
   const v = config['version'];
   if (v !== undefined && v !== null) {
     if (v === 'latest') version = 'latest';
     else if (typeof v === 'number' && Number.isInteger(v) && v > 0) version = v;
     else if (typeof v === 'string' && /^\d+$/.test(v)) version = Number(v);
-    else throw new NetConfigError('version', `field 'version' must be a positive integer or 'latest', got ${JSON.stringify(v)}`);
+    else throw new ToolConfigError('version', `field 'version' must be a positive integer or 'latest', got ${JSON.stringify(v)}`);
   }
   let input: Record<string, unknown> = {};
   for (const f of ['input', 'payload', 'args']) {
     const val = config[f];
     if (val === undefined || val === null) continue;
-    if (!isPlainObject(val)) throw new NetConfigError(f, `field '${f}' must be a mapping, got ${describeType(val)}`);
+    if (!isPlainObject(val)) throw new ToolConfigError(f, `field '${f}' must be a mapping, got ${describeType(val)}`);
     input = val;
     break;
   }
   const c = config['ctx'];
-  if (c !== undefined && c !== null && !isPlainObject(c)) throw new NetConfigError('ctx', `field 'ctx' must be a mapping, got ${describeType(c)}`);
+  if (c !== undefined && c !== null && !isPlainObject(c)) throw new ToolConfigError('ctx', `field 'ctx' must be a mapping, got ${describeType(c)}`);
   return {
     path, catalogId, version, input,
     childCtx: isPlainObject(c) ? c : undefined,

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { createPostgresTool } from './postgres-tool';
 import { parseInterval, parseNumeric, parseTimestamptz, parseArray, parseInt8 } from './pg-values';
-import { makeTestContext } from './testing';
+import { makeTestContext } from '../testing';
 import type { ToolHandler, ToolOutcome } from '../types';
 
 const adminUrl = process.env.NOETL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

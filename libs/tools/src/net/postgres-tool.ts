@@ -58,8 +58,9 @@ const AFFECTING = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'COPY']);
  */
 export function createPostgresTool(opts: PostgresToolOptions = {}): ToolHandler {
   const pools = new KeyedCache<Pool>((pool) => pool.end().catch(() => undefined));
-  const poolFor = (p: ConnParams): Pool =>
-    pools.get(cacheKey({ ...p, password: p.password === undefined ? undefined : cacheKey({ p: p.password }) }), () => {
+  const poolFor = (p: ConnParams): Pool => {
+    const key = cacheKey({ ...p, password: p.password === undefined ? undefined : cacheKey({ p: p.password }) });
+    return pools.get(key, () => {
       const pool = new (pg().Pool)({
         ...p,
         max: opts.poolMax ?? 10,
@@ -72,6 +73,7 @@ export function createPostgresTool(opts: PostgresToolOptions = {}): ToolHandler 
       pool.on('error', () => undefined); // idle-client errors: the client is dropped by the pool
       return pool;
     });
+  };
 
   return {
     kind: 'postgres',

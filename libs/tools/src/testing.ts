@@ -1,6 +1,8 @@
+// Test double of ToolContext for the tools' own specs. Not part of the lib's public API (not
+// exported from index.ts): specs import it relatively.
 import { isPlainObject } from '@noetl/common';
 import type { ResultStore } from '@noetl/results';
-import type { Credential, ToolContext } from '../types';
+import type { Credential, ToolContext } from './types';
 
 /** Error thrown by the test `resolveAuth`, shaped like the runtime's AuthResolutionError. */
 export class TestAuthError extends Error {
@@ -10,6 +12,9 @@ export class TestAuthError extends Error {
   }
 }
 
+/** Credential fields whose string values the test `resolveAuth` registers as secrets. */
+const SECRET_FIELD = /pass|secret|token|key/i;
+
 const noResults: ResultStore = {
   storeKind: 'fs',
   put: () => Promise.reject(new Error('no results store in this test context')),
@@ -17,8 +22,10 @@ const noResults: ResultStore = {
 };
 
 /**
- * A ToolContext for tests of the net tools: credentials by name, auth mappings resolved the way
- * tools.md K1.6/K1.7 describes (`{type, credential}` or inline fields), a working redaction set.
+ * A ToolContext for tests: credentials by name; `auth` as a credential name, a `{credential | key}`
+ * reference (other fields override the stored ones; `type` overrides its type) or an inline
+ * mapping (tools.md K1.6/K1.7); a working redaction set (secret-looking credential fields and
+ * `registerSecret` values of 3+ characters); collected log lines.
  */
 export function makeTestContext(
   overrides: Partial<ToolContext> & { credentials?: Record<string, Credential> } = {},
@@ -29,10 +36,13 @@ export function makeTestContext(
   const register = (v: unknown) => {
     if (typeof v === 'string' && v.length >= 3) secrets.add(v);
   };
+  const registerFields = (data: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(data)) if (SECRET_FIELD.test(k)) register(v);
+  };
   const lookup = (name: string): Credential => {
     const c = credentials[name];
     if (!c) throw new TestAuthError('AUTH_NOT_FOUND', `credential '${name}' not found`);
-    for (const v of Object.values(c.data)) register(v);
+    registerFields(c.data);
     return { type: c.type, data: { ...c.data } };
   };
   const ctx: ToolContext & { secrets: Set<string>; logs: string[] } = {
@@ -55,10 +65,11 @@ export function makeTestContext(
         if (typeof name === 'string') {
           const base = lookup(name);
           const { credential: _c, key: _k, source: _s, type, ...inline } = ref;
+          registerFields(inline);
           return { type: typeof type === 'string' ? type : base.type, data: { ...base.data, ...inline } };
         }
         const { type, ...data } = ref;
-        for (const v of Object.values(data)) register(v);
+        registerFields(data);
         return { type: typeof type === 'string' ? type : '', data };
       }
       throw new TestAuthError('AUTH_NOT_FOUND', 'auth must be a credential name or a mapping');
