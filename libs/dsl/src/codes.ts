@@ -68,7 +68,7 @@ export const DIAGNOSTIC_CODES: Record<string, CodeInfo> = {
   E_UNKNOWN_ARC_TARGET: { severity: 'error', summary: 'arc target is not a step (and not the `end` sentinel)' },
   W_LEGACY_EVENT_NAME: { severity: 'warning', summary: "'call.done' / 'call.error' in an arc `when` rewritten" },
   // --- keychain and templates (§2.3, §12) ---
-  E_KEYCHAIN_IN_SCHEDULER_TEMPLATE: { severity: 'error', summary: '`keychain` referenced in a when / set / args / loop.in / max_in_flight' },
+  E_KEYCHAIN_IN_SCHEDULER_TEMPLATE: { severity: 'error', summary: '`keychain` referenced in workload / when / set / args / loop.in / max_in_flight' },
   E_TEMPLATE_SYNTAX: { severity: 'error', summary: 'a template does not parse' },
   E_UNKNOWN_FILTER: { severity: 'error', summary: 'a template uses an unknown filter' },
   E_UNKNOWN_TEST: { severity: 'error', summary: 'a template uses an unknown test' },

@@ -297,7 +297,8 @@ function normalizeWorkload(ctx: NormContext, raw: unknown): Record<string, unkno
     if (RESERVED.has(k)) {
       ctx.report('W_WORKLOAD_KEY_SHADOWED', kp, `workload key \`${k}\` is a reserved root name; read it as workload.${k}`, { atKey: true });
     }
-    ctx.templates(v, kp, false);
+    // workload is rendered by the scheduler at start, where keychain values never exist (R2.12, R2.16)
+    ctx.templates(v, kp, true);
   }
   return raw;
 }

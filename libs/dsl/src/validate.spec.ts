@@ -82,6 +82,11 @@ describe('keychain in scheduler-side templates (R2.12)', () => {
     expect(r.diagnostics.map((d) => d.code)).toEqual(['E_KEYCHAIN_IN_SCHEDULER_TEMPLATE']);
   });
 
+  it('rejected in workload values: the scheduler renders them at start, without keychain (R2.12, R2.16)', () => {
+    const r = loadPlaybook(`workload:\n  token: "Bearer ${K}"\n` + wf('  - { step: start, tool: { kind: noop } }\n', kc));
+    expect(r.diagnostics.map((d) => [d.code, d.path])).toEqual([['E_KEYCHAIN_IN_SCHEDULER_TEMPLATE', 'workload.token']]);
+  });
+
   it('allowed in task fields, task input, step input, auth and keychain fields', () => {
     ok(wf(`  - step: start
     input: { t: "${K}" }

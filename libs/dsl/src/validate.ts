@@ -75,7 +75,7 @@ export function validateTemplates(ctx: NormContext, analyzer: TemplateAnalyzer):
       ctx.report(issue.code, site.path, `${issue.message}${where}`);
     }
     if (site.noKeychain && facts.roots.includes('keychain')) {
-      ctx.report('E_KEYCHAIN_IN_SCHEDULER_TEMPLATE', site.path, 'keychain values may only be used in task fields and input, never in when / set / args / loop.in / max_in_flight', {
+      ctx.report('E_KEYCHAIN_IN_SCHEDULER_TEMPLATE', site.path, 'keychain values may only be used in task fields and input, never in workload / when / set / args / loop.in / max_in_flight', {
         hint: 'pass the secret to the tool through task input or a task field',
       });
     }
