@@ -1,4 +1,4 @@
-import { isManifest, isResultRef, type ErrorObject, type ResultRef } from '@noetl/common';
+import type { ErrorObject, ResultRef } from '@noetl/common';
 import type { LoggedEvent } from '@noetl/events';
 import { summary, type ExecutionState } from './engine-port';
 import { hydrateDeep } from './hydrate';
@@ -14,27 +14,19 @@ export function errorWithStep(s: ExecutionState): (ErrorObject & { step?: string
 
 /**
  * The `--json` document of an execution (conformance README): the engine's summary, `error.step`
- * filled in, step results hydrated when they were stored by reference, and the execution's events
+ * filled in, step results and ctx values hydrated where they were stored by reference, and the execution's events
  * in log order. Live runs and `noetl replay` build it the same way.
  */
 export function buildDocument(state: ExecutionState, events: readonly LoggedEvent[], hydrate: (ref: ResultRef) => unknown): RunDocument {
   const s = summary(state, hydrate);
   const steps: RunDocument['steps'] = {};
   for (const [name, rec] of Object.entries(s.steps)) {
-    let result = rec.result;
-    if (isResultRef(result) || isManifest(result)) {
-      try {
-        result = hydrateDeep(result, hydrate);
-      } catch {
-        // the payload is gone (e.g. a replay on another machine): keep the reference
-      }
-    }
-    steps[name] = { ...rec, result };
+    steps[name] = { ...rec, result: hydrateDeep(rec.result, hydrate) };
   }
   let err = s.error ?? errorWithStep(state);
   if (err && !err.step) {
     const withStep = errorWithStep(state);
     if (withStep?.step) err = { ...err, step: withStep.step };
   }
-  return { execution_id: s.execution_id, status: s.status, error: err ?? null, ctx: s.ctx, steps, events: [...events] };
+  return { execution_id: s.execution_id, status: s.status, error: err ?? null, ctx: hydrateDeep(s.ctx, hydrate) as Record<string, unknown>, steps, events: [...events] };
 }

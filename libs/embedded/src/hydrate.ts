@@ -26,16 +26,40 @@ export function readFsRefSync(ref: ResultRef, maxBytes = 64 * 1024 * 1024): unkn
 }
 
 /**
- * Replaces ResultRefs (and manifests of inline/ref parts) in a value by their payloads, for the
- * `--json` document ("result ... hydrated if it was stored by reference"). Other values pass through.
+ * Replaces ResultRefs and manifests anywhere in a value (a loop aggregate's `results`, a ctx value
+ * stored by reference at a nested path) by their payloads, for the `--json` document ("hydrated if
+ * it was stored by reference"). A payload that cannot be read (e.g. a replay on another machine)
+ * keeps its reference. Other values pass through; containers are copied only where something changed.
  */
 export function hydrateDeep(value: unknown, read: (ref: ResultRef) => unknown = readFsRefSync): unknown {
-  if (isResultRef(value)) return read(value);
+  if (isResultRef(value)) {
+    try {
+      return read(value);
+    } catch {
+      return value;
+    }
+  }
   if (isManifest(value)) return hydrateManifest(value, read);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const h = hydrateDeep(v, read);
+      if (h !== v) (out ??= value.slice())[i] = h;
+    });
+    return out ?? value;
+  }
+  if (value !== null && typeof value === 'object') {
+    let out: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      const h = hydrateDeep(v, read);
+      if (h !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = h;
+    }
+    return out ?? value;
+  }
   return value;
 }
 
 function hydrateManifest(m: Manifest, read: (ref: ResultRef) => unknown): unknown {
-  const parts = [...m.parts].sort((a, b) => a.index - b.index).map((p) => (p.ref ? read(p.ref) : p.inline));
+  const parts = [...m.parts].sort((a, b) => a.index - b.index).map((p) => (p.ref ? hydrateDeep(p.ref, read) : p.inline));
   return parts;
 }

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { makeError, NoetlError, newUlid, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { NormalizedPlaybook } from '@noetl/dsl';
 import { ids, type Command, type ControlMessage, type NoetlEvent, type ParentLink } from '@noetl/events';
-import { createFsResultStore, type ResultStore } from '@noetl/results';
+import { createFsResultStore, type FsResultStore, type ResultStore } from '@noetl/results';
 import type { ChildExecutionRequest, ChildExecutionResult, ChildExecutions, ToolRegistry } from '@noetl/tools';
 import { ControlChannel, WorkQueue } from './bus';
 import { FileCatalog, type CatalogEntry } from './catalog';
@@ -193,8 +193,13 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
     return lastIso;
   }
 
+  // T7.20: large ctx values are stored synchronously (durable before the event is appended) when
+  // the store can; a store without putSync leaves them inline.
+  const putSync = (results as Partial<FsResultStore>).putSync;
+  const storeValue = putSync ? (loc: { executionId: string; entity: string }, value: unknown): ResultRef => putSync(loc, value) : undefined;
+
   function engineEnv(seq: number) {
-    return { seq, now: nowIso(), producerId: SCHEDULER_ID, hydrate };
+    return { seq, now: nowIso(), producerId: SCHEDULER_ID, hydrate, ...(storeValue ? { storeValue } : {}) };
   }
 
   function processOne(input: NoetlEvent): void {

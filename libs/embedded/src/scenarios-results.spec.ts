@@ -299,14 +299,12 @@ describe('scenario 17: large results by reference (embedded, real tools)', () =>
     expect(doc.ctx).toMatchObject({ len_seen_by_scheduler: 80_000 });
   });
 
-  // KNOWN LIMIT (docs/engine.md "Known limits"): T7.20 — the scheduler MUST externalize ctx values
-  // over ctx_value_inline_max_bytes (65,536) and put `value_ref` in ctx.patched. @noetl/engine is
-  // pure and its EngineEnv has only a read hook (`hydrate`), no results-store writer, so the 80 KB
-  // value travels inline. Fixing it needs a store hook in EngineEnv *and* the embedded shell
-  // (runtime.ts engineEnv) to provide it; the shell is outside this change.
-  it.failing('T7.20: a ctx value over 64 KiB travels as value_ref in ctx.patched', async () => {
+  // T7.20: the scheduler externalizes ctx values over ctx_value_inline_max_bytes (65,536) through
+  // the shell's storeValue port; readers hydrate on access and the --json document shows the value.
+  it('T7.20: a ctx value over 64 KiB travels as value_ref in ctx.patched', async () => {
     const id = await rt.submit(CTX_BIG);
     await rt.waitForTerminal(id);
+    expect(((await rt.document(id)).ctx.blob as string).length).toBe(80_000);
     const patch = ofType(rt.events(id), 'ctx.patched').find((e) => payloadOf(e).origin === 'step_set');
     const ops = payloadOf(patch).ops as Array<{ path: string[]; value?: unknown; value_ref?: { kind: string; checksum: string } }>;
     expect(ops).toHaveLength(1);
@@ -363,10 +361,9 @@ describe('scenario 17 with loops: iteration results stored by reference', () => 
     expect((await rt.document(id)).ctx).toEqual({ second_n: 2 });
   });
 
-  // BUG (libs/embedded document.ts `buildDocument` -> hydrate.ts `hydrateDeep`): the `--json`
-  // document hydrates only a top-level ResultRef/Manifest, so `steps.start.result.results` lists raw
-  // refs instead of the iteration results (conformance README: "hydrated if it was stored by reference").
-  it.failing('the --json document shows the hydrated loop results', async () => {
+  // conformance README: step results are "hydrated if stored by reference" — also refs nested in a
+  // loop aggregate's `results`.
+  it('the --json document shows the hydrated loop results', async () => {
     const doc = await rt.document(id);
     expect((doc.steps.start.result as { results: Array<{ n: number }> }).results.map((r) => r.n)).toEqual([1, 2, 3]);
   });

@@ -1,4 +1,4 @@
-import { NoetlError } from '@noetl/common';
+import { jsonByteSize, NoetlError } from '@noetl/common';
 import type { NormalizedPlaybook } from '@noetl/dsl';
 import type { Hydrator } from '@noetl/scope';
 import { ids, type Command, type ControlMessage, type EventEnvelope, type EventPayloads, type EventStatus, type EventType, type NoetlEvent } from '@noetl/events';
@@ -84,9 +84,11 @@ export class Driver {
 
   /** Build, fold and record one scheduler event. `id` overrides the `<exec>/s/<seq>.<k>` id (timer-caused events). */
   emit<T extends EventType>(type: T, payload: EventPayloads[T], fields: EnvelopeFields = {}, id?: string): EventEnvelope<T> {
+    const eventId = id ?? ids.schedulerEvent(this.exec, this.env.seq, this.kEvent++);
+    if (type === 'ctx.patched') payload = this.externalizeCtx(eventId, payload as EventPayloads['ctx.patched']) as EventPayloads[T];
     const ev = {
       v: 1,
-      event_id: id ?? ids.schedulerEvent(this.exec, this.env.seq, this.kEvent++),
+      event_id: eventId,
       event_type: type,
       ts: this.env.now,
       execution_id: this.exec,
@@ -104,5 +106,25 @@ export class Driver {
     for (const t of r.triggers) this.queue.push(t);
     this.events.push(ev as unknown as NoetlEvent);
     return ev;
+  }
+
+  /**
+   * T7.20: ctx values whose serialization exceeds `ctx_value_inline_max_bytes` travel as
+   * `value_ref` (stored through the shell's `storeValue`); readers hydrate them on access. The
+   * object key derives from the event id, so reprocessing the same input rewrites the same object.
+   */
+  private externalizeCtx(eventId: string, payload: EventPayloads['ctx.patched']): EventPayloads['ctx.patched'] {
+    const store = this.env.storeValue;
+    if (!store) return payload;
+    const max = this.state.limits.ctx_value_inline_max_bytes;
+    let changed = false;
+    const ops = payload.ops.map((op, i) => {
+      if (op.value === undefined || op.value === null || typeof op.value !== 'object' && typeof op.value !== 'string') return op;
+      if (jsonByteSize(op.value) <= max) return op;
+      changed = true;
+      const entity = `ctx/${eventId.slice(this.exec.length + 1).replace(/[^A-Za-z0-9._-]/g, '_')}/${i}`;
+      return { op: op.op, path: op.path, value_ref: store({ executionId: this.exec, entity }, op.value) };
+    });
+    return changed ? { ...payload, ops } : payload;
   }
 }

@@ -38,6 +38,12 @@ export interface EngineEnv {
   deploymentLimits?: Partial<Limits>;
   /** `env` for workload rendering (dsl §13.2) */
   envAllowList?: Record<string, string>;
+  /**
+   * Store a ctx value larger than `ctx_value_inline_max_bytes` (T7.20) and return its ResultRef.
+   * Synchronous from the engine's point of view; the shell must make the object durable before it
+   * persists the event that carries the ref (persist before emit, T7.8). Absent: values stay inline.
+   */
+  storeValue?: (location: { executionId: string; entity: string }, value: unknown) => ResultRef;
 }
 
 /** A timer the shell must arm: when `at` is due, feed `input` (an `x.timer.fired` event) to `processEvent`. */

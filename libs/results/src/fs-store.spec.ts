@@ -27,6 +27,19 @@ async function expectStoreError(p: Promise<unknown>, kind: string, code?: string
 }
 
 describe('fs result store', () => {
+  it('putSync stores durably before returning, with the same ref shape as put, readable by get and getByUri', async () => {
+    const value = { rows: Array.from({ length: 50 }, (_, i) => ({ i })) };
+    const ref = store.putSync({ executionId: 'E1', entity: 'ctx/s_3.0/0' }, value);
+    const async = await store.put({ executionId: 'E1', entity: 'ctx/s_3.0/1' }, value);
+    const shape = (r: ResultRef) => ({ ...r, uri: undefined, key: undefined, path: undefined, created_at: undefined });
+    expect(shape(ref)).toEqual(shape(async));
+    expect(ref.path).toBe(path.join(root, 'exec/E1/ctx/s_3.0/0.json'));
+    expect(`sha256:${sha256Hex(await fsp.readFile(ref.path as string))}`).toBe(ref.checksum);
+    expect(await store.get(ref)).toEqual(value);
+    expect(await store.getByUri(ref.uri)).toEqual(value);
+    expect((await fsp.readdir(path.dirname(ref.path as string))).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
   it('round-trips a value with the documented layout and ref fields', async () => {
     const value = { b: 1, a: [1, 2, { z: 'é' }], s: 'x'.repeat(2000) };
     const ref = await store.put({ executionId: 'ex1', entity: 'r1.0/fetch/v1-a1' }, value, { extracted: { n: 3 } });

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -30,6 +30,11 @@ export interface FsResultStore extends ResultStore {
   getByUri(uri: string, opts?: GetOptions): Promise<unknown>;
   /** the ResultRef last stored under a `noetl://` URI (reads the sidecar), or throws reference_not_available */
   refByUri(uri: string): Promise<ResultRef>;
+  /**
+   * Synchronous `put` (uncompressed, durable before it returns): for callers that cannot await,
+   * e.g. the pure scheduler's `storeValue` port for large ctx values (runtime.md T7.20).
+   */
+  putSync(location: ResultLocation, value: unknown, opts?: Omit<PutOptions, 'compression'>): ResultRef;
 }
 
 /**
@@ -55,27 +60,22 @@ export function createFsResultStore(opts: FsResultStoreOptions): FsResultStore {
     return abs === root || abs.startsWith(root + path.sep) ? abs : null;
   };
 
-  async function put(location: ResultLocation, value: unknown, putOpts: PutOptions = {}): Promise<ResultRef> {
+  /** The ResultRef of a payload about to be stored (one construction for put and putSync). */
+  function makeRef(location: ResultLocation, json: string, raw: Buffer, stored: Buffer, compression: 'none' | 'gzip', value: unknown, putOpts: PutOptions): ResultRef {
     const { executionId, entity } = checkLocation(location);
-    const json = JSON.stringify(value) ?? 'null';
-    const raw = Buffer.from(json, 'utf8');
-    const compression = putOpts.compression ?? opts.defaultCompression ?? 'none';
-    const stored = compression === 'gzip' ? await gzip(raw) : raw;
-    const checksum = `sha256:${sha256Hex(stored)}`;
     const key = `exec/${executionId}/${entity}.json${compression === 'gzip' ? '.gz' : ''}`;
-    const file = path.join(root, key);
     const ref: ResultRef = {
       kind: 'result_ref',
       uri: `noetl://${executionId}/${entity}`,
       store: 'fs',
       key,
-      path: file,
+      path: path.join(root, key),
       content_type: putOpts.contentType ?? (isManifest(value) ? MANIFEST_CONTENT_TYPE : 'application/json'),
       encoding: 'json',
       compression,
       size: stored.length,
       raw_size: raw.length,
-      checksum,
+      checksum: `sha256:${sha256Hex(stored)}`,
       schema: schemaHint(value),
       scope: location.scope ?? 'execution',
       created_at: now().toISOString(),
@@ -83,6 +83,27 @@ export function createFsResultStore(opts: FsResultStoreOptions): FsResultStore {
     };
     if (putOpts.extracted !== undefined) ref.extracted = putOpts.extracted;
     ref.preview = makePreview(json, putOpts.previewMaxBytes ?? DEFAULT_PREVIEW_MAX_BYTES);
+    return ref;
+  }
+
+  function putSync(location: ResultLocation, value: unknown, putOpts: Omit<PutOptions, 'compression'> = {}): ResultRef {
+    const json = JSON.stringify(value) ?? 'null';
+    const raw = Buffer.from(json, 'utf8');
+    const ref = makeRef(location, json, raw, raw, 'none', value, putOpts);
+    atomicWriteSync(ref.path as string, raw);
+    atomicWriteSync(path.join(root, `refs/${location.executionId}/${location.entity}.json`), Buffer.from(JSON.stringify(ref), 'utf8'));
+    return ref;
+  }
+
+  async function put(location: ResultLocation, value: unknown, putOpts: PutOptions = {}): Promise<ResultRef> {
+    const { executionId, entity } = checkLocation(location);
+    const json = JSON.stringify(value) ?? 'null';
+    const raw = Buffer.from(json, 'utf8');
+    const compression = putOpts.compression ?? opts.defaultCompression ?? 'none';
+    const stored = compression === 'gzip' ? await gzip(raw) : raw;
+    const ref = makeRef(location, json, raw, stored, compression, value, putOpts);
+    const { key, checksum } = ref as ResultRef & { key: string };
+    const file = ref.path as string;
     // payload and sidecar are written in parallel; both are durable before put resolves
     await Promise.all([
       (async () => {
@@ -167,6 +188,7 @@ export function createFsResultStore(opts: FsResultStoreOptions): FsResultStore {
     storeKind: 'fs',
     root,
     put,
+    putSync,
     get,
     refByUri,
     async getByUri(uri: string, getOpts?: GetOptions) {
@@ -188,6 +210,25 @@ function checkLocation(loc: ResultLocation): { executionId: string; entity: stri
     if (!SEGMENT_RE.test(seg) || seg === '.' || seg === '..') throw bad(`entity ${JSON.stringify(entity)}`);
   }
   return { executionId, entity };
+}
+
+/** Synchronous twin of atomicWrite (putSync). */
+function atomicWriteSync(file: string, data: Buffer): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** temp file + write + fsync + rename + fsync(dir): the file is either absent or complete. */
