@@ -343,21 +343,14 @@ describe('scenario 17 with loops: iteration results stored by reference', () => 
     expect(doc.steps.handler).toMatchObject({ status: 'done', result: { k: 'kept', len: 120_000 } });
   });
 
-  // BUG (libs/scope, reported, not fixed here): scope/src/views.ts `resultView` returns inline step
-  // data through `dataView` as is, so a ResultRef NESTED in inline data — the loop aggregate's
-  // `results[i]`/`data[i]` when iteration results were externalized (T7.7) — is never hydrated on
-  // read (T7.19: "loop items" MUST hydrate). Worker templates (run-command.ts builds StepResults
-  // from command.context.steps) see the raw ref: `start.results[1].n` is undefined -> null and
-  // `blob | length` is 0. Fix: wrap nested refs lazily in resultView's inline branch (as
-  // worker-runtime ctx-view.ts `hydratingView` / engine `ctxView` do for ctx).
-  it.failing('worker templates read fields of externalized loop items (T7.19)', async () => {
+  // T7.19: iteration results stored by reference (T7.7) hydrate on access in worker templates
+  // (scope `loopItemsView` via StepResults) and in scheduler templates.
+  it('worker templates read fields of externalized loop items (T7.19)', async () => {
     const doc = await rt.document(id);
     expect(doc.steps.read.result).toEqual({ count: 3, second_n: 2, lens: [120_000, 120_000, 120_000] });
   });
 
-  // BUG (same root cause, libs/scope `resultView`): the scheduler's step `set` builds its step
-  // views with scope's StepResults (engine render.ts makeSchedulerScope), so ctx.second_n is null.
-  it.failing('scheduler templates (step set) read fields of externalized loop items (T7.19)', async () => {
+  it('scheduler templates (step set) read fields of externalized loop items (T7.19)', async () => {
     expect((await rt.document(id)).ctx).toEqual({ second_n: 2 });
   });
 

@@ -1,7 +1,7 @@
 import { isPlainObject, isResultRef, makeError, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { Arc } from '@noetl/dsl';
 import type { CtxPatchEntry, EventEnvelope, LoopStats } from '@noetl/events';
-import { httpItemsView, stepOutcomeView } from '@noetl/scope';
+import { loopItemsView, stepOutcomeView, type Hydrator } from '@noetl/scope';
 import { stepOf } from './analysis';
 import type { Driver } from './emit';
 import { recordUnhandled } from './failure';
@@ -15,7 +15,7 @@ function ctxOps(patch: CtxPatchEntry[]) {
 }
 
 /** The step result R a boundary exposes as `output.data` (R13.3, R13.8), and its ref if stored. */
-function resultOf(ev: BoundaryEvent): { data: unknown; ref: ResultRef | null; http: boolean } {
+function resultOf(ev: BoundaryEvent, hydrate: Hydrator): { data: unknown; ref: ResultRef | null; http: boolean } {
   switch (ev.event_type) {
     case 'step.done':
       return isResultRef(ev.payload.result_ref)
@@ -23,8 +23,7 @@ function resultOf(ev: BoundaryEvent): { data: unknown; ref: ResultRef | null; ht
         : { data: ev.payload.result === undefined ? null : ev.payload.result, ref: null, http: ev.payload.http_result === true };
     case 'loop.done': {
       const agg = ev.payload.result;
-      if (ev.payload.http_results) return { data: httpItemsView(agg ?? null), ref: null, http: false };
-      return { data: agg === undefined ? null : agg, ref: null, http: false };
+      return { data: loopItemsView(agg === undefined ? null : agg, hydrate, ev.payload.http_results === true), ref: null, http: false };
     }
     case 'step.failed':
       return isResultRef(ev.payload.partial_result_ref)
@@ -64,7 +63,7 @@ export function onBoundary(d: Driver, run: RunState, ev: BoundaryEvent): void {
     ...(stats ? { loop: stats } : {}),
     ts: ev.ts,
   };
-  const r = resultOf(ev);
+  const r = resultOf(ev, d.env.hydrate);
   const output = stepOutcomeView(
     { status: success ? 'ok' : 'error', data: r.data, error, ref: r.ref, meta: { step: run.step, step_run_id: run.id, run_no: run.run_no }, http_result: r.http },
     d.env.hydrate,

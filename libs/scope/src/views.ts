@@ -1,5 +1,5 @@
 import { defineFallback } from '@noetl/template';
-import { isPlainObject, type ErrorObject, type ResultRef } from '@noetl/common';
+import { isPlainObject, isResultRef, type ErrorObject, type ResultRef } from '@noetl/common';
 
 /** Own keys of an http result (tools.md §2.3); any other key read falls back to the body (K2.16). */
 export const HTTP_RESULT_KEYS = ['status_code', 'headers', 'data', 'body', 'url', 'elapsed_ms'] as const;
@@ -93,13 +93,33 @@ function readWithViewRules(R: unknown, key: string, http: boolean): unknown {
 }
 
 /**
- * Loop aggregate (dsl R10.14) whose iterations are single http tasks: each element of
- * `results`/`data` reads with the body fallback (tools K2.16). Other values are returned as is.
+ * Loop aggregate (dsl R10.14) as templates read it: iteration results stored by reference (T7.7)
+ * read through lazy ref views (T7.19: loop items hydrate on access), and with `http` (iterations
+ * are single http tasks) each element reads with the body fallback (tools K2.16). `results` and
+ * `data` stay the same list; other values are returned as is.
  */
-export function httpItemsView(agg: unknown): unknown {
+export function loopItemsView(agg: unknown, hydrate: Hydrator, http: boolean): unknown {
   if (!isPlainObject(agg) || !Array.isArray(agg.results)) return agg;
-  const list = agg.results.map((r) => httpView(r));
-  return { ...agg, results: list, data: list };
+  let changed = false;
+  const list = agg.results.map((r) => {
+    if (isResultRef(r)) {
+      changed = true;
+      return refView(r, hydrate, { http });
+    }
+    if (!http) return r;
+    changed = true;
+    return httpView(r);
+  });
+  return changed ? { ...agg, results: list, data: list } : agg;
+}
+
+const noHydrate: Hydrator = (ref) => {
+  throw new Error(`result ${ref.uri} cannot be read here`);
+};
+
+/** `loopItemsView` for an aggregate of http iterations whose results are all inline. */
+export function httpItemsView(agg: unknown): unknown {
+  return loopItemsView(agg, noHydrate, true);
 }
 
 /** The view of a result that may be inline or by reference. */
@@ -108,7 +128,7 @@ export function resultView(
   hydrate: Hydrator,
 ): unknown {
   if (entry.ref) return refView(entry.ref, hydrate, { http: entry.http_result, extracted: entry.extracted });
-  return dataView(entry.http_items ? httpItemsView(entry.data) : entry.data, { http: entry.http_result });
+  return dataView(loopItemsView(entry.data, hydrate, entry.http_items === true), { http: entry.http_result });
 }
 
 /**
