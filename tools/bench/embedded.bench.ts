@@ -1,38 +1,46 @@
 /**
- * End-to-end throughput of the EMBEDDED runtime (`noetl run`'s engine: scheduler inbox loop,
- * worker loops, in-memory bus with ack/redelivery, ordered event log, timers — one process), next
- * to plain-JS baselines measured in the same process, with ratios. No CLI process start-up and no
- * YAML parsing in the timing: each run is `rt.submit({playbook}) -> rt.waitForTerminal(id)` on a
- * fresh runtime with the default 4 worker loops and the default tool registry.
+ * End-to-end throughput and memory of the EMBEDDED runtime (what `noetl run` uses: scheduler inbox
+ * loop, 4 worker loops, in-memory bus with ack/redelivery, ordered event log, timers — one
+ * process), next to plain-JS baselines measured in the same process, with ratios. No CLI process
+ * start-up and no YAML parsing in the timing: a run is `rt.submit({playbook}) -> waitForTerminal`
+ * on a fresh `createEmbeddedRuntime()` with the default tool registry.
  *
- *   npx tsx tools/bench/embedded.bench.ts [--quick] [--reps N]
+ *   npx tsx tools/bench/embedded.bench.ts [--quick] [--reps N] [--json FILE]
  *
  * (a) chain     a chain of 1,000 noop steps (step_0 -> step_1 -> ... -> step_999)
- * (b) loop      one parallel loop of N noop iterations, max_in_flight 64, N = 2,500 / 5,000 / 10,000
- *               (memory after completion vs N: growth per completed iteration)
- * (c) paginate  one loop of 1 item whose pipeline pages 200 times with a policy `jump` back
- *               (init, then fetch + paginate per page: 401 task visits in one command)
+ * (b) loop      one parallel loop of N noop iterations, max_in_flight 64, N = 2,500 / 5,000 /
+ *               10,000 (memory after completion vs N: growth per completed iteration)
+ * (c) paginate  a loop of 1 item whose pipeline pages 200 times with a policy `jump` back while
+ *               `iter.page < 200` (init, then fetch + paginate per page: 401 task visits, one command)
  *
- * Every scenario runs in its own child process (`node --expose-gc --import tsx`) so that peak RSS
- * and RSS after completion are not polluted by the other scenarios; each is repeated and the
- * median is reported. Peak RSS is sampled every 5 ms during the run; "after GC" figures are taken
- * after completion with the runtime (and its event log) still open, after two `gc()` calls.
- * Baselines: a plain JS loop building the same number of small event objects per step (the count
- * observed in the real run's log), pushing them into an array and JSON.stringify-ing each — the
- * irreducible cost of recording the events. Numbers only, no assertions.
+ * Each scenario runs in its own child process (`node --expose-gc --import tsx`), so memory figures
+ * are not polluted by other scenarios. In a child: warm-up runs (>= 2, >= 1.5 s), then the timing runs (median
+ * and best reported; no forced GC around them), then 2 memory runs that start from a full GC: peak RSS
+ * (sampled every 10 ms), RSS and heap after completion + full GC with the runtime — and its event
+ * log — still open, the heap the log alone holds, and the heap left after closing the runtime.
+ * "GC µs" is main-thread GC pause time inside the run (perf_hooks). Baselines: a plain JS loop
+ * building the same number of small event objects per unit as the real run logged, pushing them
+ * into an array and JSON.stringify-ing each (the irreducible cost of recording the events).
+ * Numbers only, no assertions; report the load average with them (the machine may be shared).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { loadPlaybook, type NormalizedPlaybook } from '@noetl/dsl';
 import { createDefaultTools, createEmbeddedRuntime } from '@noetl/embedded';
+import type { ToolRegistry } from '@noetl/tools';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const argNum = (name: string, def: number): number => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] ? Number(argv[i + 1]) : def;
+};
+const argStr = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
 };
 const gc = (globalThis as { gc?: () => void }).gc;
 const MiB = 1024 * 1024;
@@ -106,21 +114,26 @@ workflow:
 // ------------------------------------------------------------------ child: one scenario
 type Scenario = 'chain' | 'loop' | 'paginate';
 
-interface RepStats {
+interface TimingRun {
   wallUs: number;
+  /** process CPU (user + system, all threads: GC helpers and the JIT included) */
   cpuUs: number;
+  /** main-thread GC pause time inside the run */
+  gcUs: number;
+  events: number;
+}
+
+interface MemoryRun {
   peakRss: number;
   rssAfterGc: number;
-  heapAfterGc: number;
-  /** heap after GC minus heap after GC before the run (runtime and log still alive) */
+  /** heap after completion + full GC minus heap after full GC before the run (runtime and log open) */
   heapGrowth: number;
   rssGrowth: number;
-  events: number;
-  logJsonBytes: number;
-  /** heap held by the run's event log alone: after closing the runtime, only the log's events kept */
+  /** heap held by the run's event log alone (runtime closed, only the logged events kept) */
   heapLog: number;
-  /** heap after closing the runtime and dropping it, minus before the run (a leak shows here) */
+  /** heap left after closing the runtime and dropping the log (a leak shows here) */
   heapAfterClose: number;
+  logJsonBytes: number;
 }
 
 export interface ChildResult {
@@ -128,19 +141,27 @@ export interface ChildResult {
   size: number;
   units: number;
   unitName: string;
-  reps: RepStats[];
+  timing: TimingRun[];
+  memory: MemoryRun[];
   baselineUs: number[];
   eventsPerUnit: number;
   resultBytesPerUnit: number;
   load: number[];
 }
 
-/** Full GC after the current macrotask has unwound (objects referenced from the stack stay alive otherwise). */
+/** main-thread GC pauses, from a perf_hooks observer (children only) */
+const gcEntries: { startTime: number; duration: number }[] = [];
+
+/** Full GC once the current macrotask has unwound (objects referenced from its stack would stay alive). */
 async function collect(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 0));
-  if (!gc) return;
-  gc();
-  gc();
+  // in a macrotask of its own, with nothing of ours on the stack
+  await new Promise<void>((r) =>
+    setTimeout(() => {
+      gc?.();
+      gc?.();
+      r();
+    }, 0),
+  );
 }
 
 function playbookFor(s: Scenario, size: number): NormalizedPlaybook {
@@ -154,52 +175,93 @@ function unitsOf(s: Scenario, size: number): number {
   return s === 'paginate' ? 1 + 2 * size : size;
 }
 
-async function runOnce(pb: NormalizedPlaybook, tools: ReturnType<typeof createDefaultTools>, home: string, measure: boolean): Promise<{ stats: RepStats; result: unknown }> {
-  await collect();
-  const heap0 = process.memoryUsage().heapUsed;
-  const rss0 = process.memoryUsage().rss;
-  let rt: ReturnType<typeof createEmbeddedRuntime> | null = createEmbeddedRuntime({
-    tools, workers: 4, cwd: home, env: { NOETL_HOME: home }, log: (l) => process.stderr.write(`${l}\n`),
+interface Env {
+  pb: NormalizedPlaybook;
+  tools: ToolRegistry;
+  home: string;
+}
+
+async function execute(env: Env, onStart?: () => void): Promise<{ rt: ReturnType<typeof createEmbeddedRuntime>; id: string; result: unknown; wallUs: number; cpuUs: number; p0: number; p1: number }> {
+  const rt = createEmbeddedRuntime({
+    tools: env.tools, workers: 4, cwd: env.home, env: { NOETL_HOME: env.home }, log: (l) => process.stderr.write(`${l}\n`),
   });
-  let peak = rss0;
-  const sampler = setInterval(() => {
-    const r = process.memoryUsage.rss();
-    if (r > peak) peak = r;
-  }, 5);
+  onStart?.();
   const cpu0 = process.cpuUsage();
+  const p0 = performance.now();
   const t0 = process.hrtime.bigint();
-  const id = await rt.submit({ playbook: pb, file: join(home, 'bench.yaml') }, {});
+  const id = await rt.submit({ playbook: env.pb, file: join(env.home, 'bench.yaml') }, {});
   const outcome = await rt.waitForTerminal(id);
   const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const p1 = performance.now();
+  if (outcome.status !== 'completed') throw new Error(`bench execution ${outcome.status}: ${JSON.stringify(outcome.error)}`);
+  return { rt, id, result: outcome.result, wallUs, cpuUs: cpu.user + cpu.system, p0, p1 };
+}
+
+async function timingRun(env: Env): Promise<{ run: TimingRun; result: unknown }> {
+  const r = await execute(env);
+  const events = r.rt.treeEvents(r.id).length;
+  await r.rt.close();
+  await new Promise((res) => setTimeout(res, 0)); // the gc observer delivers asynchronously
+  let gcUs = 0;
+  for (const g of gcEntries) if (g.startTime >= r.p0 && g.startTime < r.p1) gcUs += g.duration * 1000;
+  gcEntries.length = 0;
+  return { run: { wallUs: r.wallUs, cpuUs: r.cpuUs, gcUs, events }, result: r.result };
+}
+
+async function memoryRun(env: Env): Promise<MemoryRun> {
+  await collect();
+  await new Promise((r) => setTimeout(r, 100)); // concurrent sweeping of that GC finishes
+  const heap0 = process.memoryUsage().heapUsed;
+  const rss0 = process.memoryUsage().rss;
+  // the runtime lives only inside measureOpen (a returned async frame keeps nothing alive)
+  let kept: { out: MemoryRun; events: unknown[] | null } | null = await measureOpen(env, heap0, rss0);
+  const out = kept.out;
+  await collect();
+  out.heapLog = process.memoryUsage().heapUsed - heap0;
+  kept.events = null;
+  kept = null;
+  // pending timers/promises of the closed runtime may still hold it for a moment: settle first
+  let heap = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    await collect();
+    const h = process.memoryUsage().heapUsed;
+    if (h >= heap - 64 * 1024) break;
+    heap = h;
+  }
+  out.heapAfterClose = Math.min(heap, process.memoryUsage().heapUsed) - heap0;
+  return out;
+}
+
+/** Runs once; measures after completion + full GC with the runtime open; closes it; hands back the logged events. */
+async function measureOpen(env: Env, heap0: number, rss0: number): Promise<{ out: MemoryRun; events: unknown[] }> {
+  let peak = rss0;
+  let sampler: NodeJS.Timeout | undefined;
+  const r = await execute(env, () => {
+    sampler = setInterval(() => {
+      const v = process.memoryUsage.rss();
+      if (v > peak) peak = v;
+    }, 10);
+  });
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage.rss());
-  if (outcome.status !== 'completed') throw new Error(`bench execution ${outcome.status}: ${JSON.stringify(outcome.error)}`);
-  let events: unknown[] | null = [...rt.treeEvents(id)];
-  const nEvents = events.length;
+  const events: unknown[] = [...r.rt.treeEvents(r.id)];
   let logJsonBytes = 0;
-  if (measure) for (const e of events) logJsonBytes += Buffer.byteLength(JSON.stringify(e));
+  for (const e of events) logJsonBytes += Buffer.byteLength(JSON.stringify(e));
   await collect();
   const mem = process.memoryUsage();
-  const stats: RepStats = {
-    wallUs, cpuUs: cpu.user + cpu.system, peakRss: peak, rssAfterGc: mem.rss, heapAfterGc: mem.heapUsed,
-    heapGrowth: mem.heapUsed - heap0, rssGrowth: mem.rss - rss0, events: nEvents, logJsonBytes, heapLog: 0, heapAfterClose: 0,
+  const out: MemoryRun = {
+    peakRss: peak, rssAfterGc: mem.rss, heapGrowth: mem.heapUsed - heap0, rssGrowth: mem.rss - rss0, heapLog: 0, heapAfterClose: 0, logJsonBytes,
   };
-  await rt.close();
-  rt = null;
-  await collect();
-  stats.heapLog = process.memoryUsage().heapUsed - heap0;
-  if (events.length !== nEvents) throw new Error('unreachable');
-  events = null;
-  await collect();
-  stats.heapAfterClose = process.memoryUsage().heapUsed - heap0;
-  return { stats, result: outcome.result };
+  await r.rt.close();
+  return { out, events };
 }
 
 /**
  * Baseline: the irreducible cost of recording `units * eventsPerUnit` events: build a small event
  * envelope (the fields every logged event has, a fresh ISO timestamp, a small payload), push it
- * into an array and JSON.stringify it; plus, for loops, one small result object per iteration in a
+ * into an array and JSON.stringify it; for loops also one small result object per iteration in a
  * results array. Returns wall µs.
  */
 function baseline(units: number, eventsPerUnit: number, withResults: boolean): number {
@@ -229,27 +291,33 @@ function baseline(units: number, eventsPerUnit: number, withResults: boolean): n
 
 async function child(s: Scenario, size: number, reps: number): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'noetl-bench-'));
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcEntries.push({ startTime: e.startTime, duration: e.duration });
+  }).observe({ entryTypes: ['gc'] });
   const tools = createDefaultTools({ env: {} });
   try {
     const units = unitsOf(s, size);
-    // warm-up (JIT, lazy requires, the tool registry): a smaller run of the same shape, twice
-    const warmPb = playbookFor(s, Math.max(10, Math.floor(size / 5)));
-    for (let i = 0; i < 2; i++) await runOnce(warmPb, tools, home, false);
-    const pb = playbookFor(s, size);
-    const out: RepStats[] = [];
+    const env: Env = { pb: playbookFor(s, size), tools, home };
+    // warm-up (JIT, lazy requires, tool registry): at least 2 runs and 1.5 s
+    const warmEnd = Date.now() + 1500;
+    for (let i = 0; i < 2 || Date.now() < warmEnd; i++) await timingRun(env);
+    const timing: TimingRun[] = [];
     let result: unknown;
     for (let i = 0; i < reps; i++) {
-      const r = await runOnce(pb, tools, home, i === 0);
-      out.push(r.stats);
+      const r = await timingRun(env);
+      timing.push(r.run);
       result = r.result;
     }
-    const eventsPerUnit = out[0].events / units;
+    const memory: MemoryRun[] = [];
+    for (let i = 0; i < 2; i++) memory.push(await memoryRun(env));
+    const eventsPerUnit = timing[0].events / units;
     baseline(units, eventsPerUnit, s === 'loop'); // warm-up
     const baselineUs = Array.from({ length: reps }, () => baseline(units, eventsPerUnit, s === 'loop'));
-    const resultBytesPerUnit = s === 'loop' ? Buffer.byteLength(JSON.stringify(result)) / units : 0;
     const res: ChildResult = {
       scenario: s, size, units, unitName: s === 'chain' ? 'step' : s === 'loop' ? 'iter' : 'visit',
-      reps: out, baselineUs, eventsPerUnit, resultBytesPerUnit, load: loadavg(),
+      timing, memory, baselineUs, eventsPerUnit,
+      resultBytesPerUnit: s === 'loop' ? Buffer.byteLength(JSON.stringify(result)) / units : 0,
+      load: loadavg(),
     };
     process.stdout.write(`\n@@RESULT ${JSON.stringify(res)}\n`);
   } finally {
@@ -264,6 +332,8 @@ const median = (xs: number[]): number => {
   const m = a.length >> 1;
   return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 };
+const mt = (r: ChildResult, f: (x: TimingRun) => number) => median(r.timing.map(f));
+const mm = (r: ChildResult, f: (x: MemoryRun) => number) => median(r.memory.map(f));
 
 function spawnChild(s: Scenario, size: number, reps: number): ChildResult {
   const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', __filename, '--child', s, String(size), String(reps)], {
@@ -277,23 +347,25 @@ function spawnChild(s: Scenario, size: number, reps: number): ChildResult {
 }
 
 function row(r: ChildResult): string[] {
-  const wall = median(r.reps.map((x) => x.wallUs));
-  const cpu = median(r.reps.map((x) => x.cpuUs));
+  const wall = mt(r, (x) => x.wallUs);
   const base = median(r.baselineUs);
   const perUnit = wall / r.units;
   const name = r.scenario === 'chain' ? `(a) chain ${r.size} steps` : r.scenario === 'loop' ? `(b) loop ${r.size} iters, mif 64` : `(c) paginate ${r.size} pages`;
+  const best = Math.min(...r.timing.map((x) => x.wallUs));
   return [
     name,
     `${(wall / 1000).toFixed(0)}`,
     `${perUnit.toFixed(1)}/${r.unitName}`,
+    `${(best / r.units).toFixed(1)}`,
     `${Math.round(1e6 / perUnit).toLocaleString('en-US')}`,
-    `${(cpu / r.units).toFixed(1)}`,
+    `${(mt(r, (x) => x.cpuUs) / r.units).toFixed(1)}`,
+    `${(mt(r, (x) => x.gcUs) / r.units).toFixed(1)}`,
     `${r.eventsPerUnit.toFixed(2)}`,
     `${(base / r.units).toFixed(2)}`,
     `${(wall / base).toFixed(0)}x`,
-    `${(median(r.reps.map((x) => x.peakRss)) / MiB).toFixed(0)}`,
-    `${(median(r.reps.map((x) => x.rssAfterGc)) / MiB).toFixed(0)}`,
-    `${(median(r.reps.map((x) => x.heapGrowth)) / MiB).toFixed(1)}`,
+    `${(mm(r, (x) => x.peakRss) / MiB).toFixed(0)}`,
+    `${(mm(r, (x) => x.rssAfterGc) / MiB).toFixed(0)}`,
+    `${(mm(r, (x) => x.heapGrowth) / MiB).toFixed(1)}`,
   ];
 }
 
@@ -304,9 +376,9 @@ function table(rows: string[][], head: string[]): string {
 }
 
 async function main(): Promise<void> {
-  const reps = argNum('reps', QUICK ? 3 : 5);
+  const reps = argNum('reps', QUICK ? 3 : 9);
   const load0 = loadavg();
-  console.log(`embedded runtime benchmark — node ${process.version}, ${reps} reps/scenario (median), ${QUICK ? 'quick' : 'full'}`);
+  console.log(`embedded runtime benchmark — node ${process.version}, ${reps} timing runs/scenario (median) + 2 memory runs, ${QUICK ? 'quick' : 'full'}`);
   console.log(`load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}`);
   const results: ChildResult[] = [];
   const plan: [Scenario, number, number][] = [
@@ -314,14 +386,14 @@ async function main(): Promise<void> {
     ['loop', 2500, reps],
     ['loop', 5000, reps],
     ['loop', 10000, reps],
-    ['paginate', 200, QUICK ? 5 : 11],
+    ['paginate', 200, QUICK ? 5 : 15],
   ];
   for (const [s, size, n] of plan) {
     const r = spawnChild(s, size, n);
     results.push(r);
     process.stderr.write(`  done ${s} ${size} (load ${r.load.map((x) => x.toFixed(2)).join(' ')})\n`);
   }
-  const head = ['scenario', 'wall ms', 'µs/unit', 'units/s', 'CPU µs/unit', 'events/unit', 'baseline µs/unit', 'ratio', 'peak RSS MiB', 'RSS after GC MiB', 'heap growth MiB'];
+  const head = ['scenario', 'wall ms', 'µs/unit', 'best µs/unit', 'units/s', 'CPU µs/unit', 'GC µs/unit', 'events/unit', 'baseline µs/unit', 'ratio', 'peak RSS MiB', 'RSS after GC MiB', 'heap growth MiB'];
   console.log('');
   console.log(table(results.map(row), head));
 
@@ -329,27 +401,29 @@ async function main(): Promise<void> {
   const loops = results.filter((r) => r.scenario === 'loop');
   const lo = loops[0];
   const hi = loops[loops.length - 1];
-  const m = (r: ChildResult, f: (x: RepStats) => number) => median(r.reps.map(f));
   const dN = hi.size - lo.size;
-  const heapSlope = (m(hi, (x) => x.heapGrowth) - m(lo, (x) => x.heapGrowth)) / dN;
-  const rssSlope = (m(hi, (x) => x.rssAfterGc) - m(lo, (x) => x.rssAfterGc)) / dN;
-  const logSlope = (hi.reps[0].logJsonBytes - lo.reps[0].logJsonBytes) / dN;
+  const slope = (f: (x: MemoryRun) => number) => (mm(hi, f) - mm(lo, f)) / dN;
   console.log('');
-  console.log('(b) memory after completion + GC vs completed iterations (runtime and its event log still open):');
+  console.log('(b) memory after completion + full GC vs completed iterations (runtime and its event log still open):');
   for (const r of loops) {
-    console.log(`  ${String(r.size).padStart(6)} iters: heap growth ${(m(r, (x) => x.heapGrowth) / r.size).toFixed(0)} B/iter, RSS growth ${(m(r, (x) => x.rssGrowth) / r.size).toFixed(0)} B/iter, `
-      + `log ${(r.reps[0].logJsonBytes / r.size).toFixed(0)} B/iter as JSON (${r.eventsPerUnit.toFixed(1)} events/iter), result ${r.resultBytesPerUnit.toFixed(0)} B/iter as JSON, `
-      + `of which the event log ${(m(r, (x) => x.heapLog) / r.size).toFixed(0)} B/iter; heap retained after close ${(m(r, (x) => x.heapAfterClose) / MiB).toFixed(2)} MiB`);
+    console.log(`  ${String(r.size).padStart(6)} iters: heap growth ${(mm(r, (x) => x.heapGrowth) / r.size).toFixed(0)} B/iter, of which the event log `
+      + `${(mm(r, (x) => x.heapLog) / r.size).toFixed(0)} B/iter (${r.eventsPerUnit.toFixed(1)} events/iter, ${(mm(r, (x) => x.logJsonBytes) / r.size).toFixed(0)} B/iter as JSON); `
+      + `RSS growth ${(mm(r, (x) => x.rssGrowth) / r.size).toFixed(0)} B/iter; iteration result ${r.resultBytesPerUnit.toFixed(0)} B as JSON; `
+      + `heap left after close ${(mm(r, (x) => x.heapAfterClose) / MiB).toFixed(2)} MiB`);
   }
-  const logHeapSlope = (m(hi, (x) => x.heapLog) - m(lo, (x) => x.heapLog)) / dN;
-  console.log(`  slope ${lo.size}->${hi.size}: heap ${heapSlope.toFixed(0)} B/iter (event log ${logHeapSlope.toFixed(0)}, everything else ${(heapSlope - logHeapSlope).toFixed(0)}), RSS ${rssSlope.toFixed(0)} B/iter; log JSON ${logSlope.toFixed(0)} B/iter`);
+  const heapSlope = slope((x) => x.heapGrowth);
+  const logSlope = slope((x) => x.heapLog);
+  console.log(`  slope ${lo.size} -> ${hi.size}: heap ${heapSlope.toFixed(0)} B/iter = event log ${logSlope.toFixed(0)} + everything else ${(heapSlope - logSlope).toFixed(0)}; `
+    + `RSS after GC ${slope((x) => x.rssAfterGc).toFixed(0)} B/iter; peak RSS ${slope((x) => x.peakRss).toFixed(0)} B/iter`);
 
   const chain = results.find((r) => r.scenario === 'chain')!;
-  const chainUs = m(chain, (x) => x.wallUs) / chain.units;
+  const chainUs = mt(chain, (x) => x.wallUs) / chain.units;
   console.log('');
   console.log(`targets: >= 20,000 noop steps/s (chain: ${Math.round(1e6 / chainUs).toLocaleString('en-US')}), per-step overhead <= 50 µs (chain: ${chainUs.toFixed(1)} µs)`);
   const load1 = loadavg();
-  console.log(`load average at end: ${load1.map((x) => x.toFixed(2)).join(' ')} (2 cores; figures are wall time on a shared machine, CPU µs/unit is less sensitive)`);
+  console.log(`load average at end: ${load1.map((x) => x.toFixed(2)).join(' ')} (2 cores; wall figures on a shared machine; CPU counts every thread of the process: GC helpers, JIT)`);
+  const json = argStr('json');
+  if (json) writeFileSync(json, JSON.stringify({ node: process.version, load: [load0, load1], results }, null, 1));
 }
 
 if (argv[0] === '--child') {

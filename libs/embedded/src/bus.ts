@@ -57,6 +57,52 @@ interface Waiter<T> {
   onAbort?: () => void;
 }
 
+interface EntryOps<T> {
+  isCurrent(e: Entry<T>, epoch: number): boolean;
+  finish(e: Entry<T>): void;
+  redeliver(e: Entry<T>, delayMs: number): void;
+  touch(e: Entry<T>): void;
+}
+
+/**
+ * One delivery (a class: its methods live on the prototype instead of four closures per
+ * delivery). Every method is a no-op once the delivery is stale: acked, terminated, redelivered
+ * (a newer delivery owns the message) or the queue closed.
+ */
+class QueueDelivery<T> implements Delivery<T> {
+  readonly id: string;
+  readonly data: T;
+  readonly #ops: EntryOps<T>;
+  readonly #entry: Entry<T>;
+
+  constructor(
+    ops: EntryOps<T>,
+    entry: Entry<T>,
+    readonly deliveryCount: number,
+  ) {
+    this.id = entry.id;
+    this.data = entry.data;
+    this.#ops = ops;
+    this.#entry = entry;
+  }
+
+  ack(): void {
+    if (this.#ops.isCurrent(this.#entry, this.deliveryCount)) this.#ops.finish(this.#entry);
+  }
+
+  nak(delayMs = 0): void {
+    if (this.#ops.isCurrent(this.#entry, this.deliveryCount)) this.#ops.redeliver(this.#entry, delayMs);
+  }
+
+  inProgress(): void {
+    if (this.#ops.isCurrent(this.#entry, this.deliveryCount)) this.#ops.touch(this.#entry);
+  }
+
+  term(): void {
+    if (this.#ops.isCurrent(this.#entry, this.deliveryCount)) this.#ops.finish(this.#entry);
+  }
+}
+
 /** A work queue with JetStream work-queue-consumer semantics. */
 export class WorkQueue<T> {
   private readonly ackWaitMs: number;
@@ -66,6 +112,8 @@ export class WorkQueue<T> {
   private readonly ready: Entry<T>[] = [];
   private readonly live = new Map<string, Entry<T>>();
   private readonly seen = new Map<string, number>();
+  /** publish time of the oldest id in `seen` (insertion order = time order): prune only when it expired */
+  private seenOldest = Number.POSITIVE_INFINITY;
   private readonly waiters: Waiter<T>[] = [];
   private closed = false;
 
@@ -82,6 +130,7 @@ export class WorkQueue<T> {
     const t = this.now();
     this.pruneSeen(t);
     if (this.seen.has(id)) return false;
+    if (this.seen.size === 0) this.seenOldest = t;
     this.seen.set(id, t);
     const e: Entry<T> = { id, data, deliveries: 0, notBefore: 0, ackTimer: null, delayTimer: null, state: 'ready' };
     this.live.set(id, e);
@@ -96,6 +145,12 @@ export class WorkQueue<T> {
    */
   next(signal?: AbortSignal): Promise<Delivery<T> | null> {
     if (this.closed || signal?.aborted) return Promise.resolve(null);
+    if (this.waiters.length === 0) {
+      // a message is ready and nobody waits before us: deliver at once (what pump() would do for
+      // this waiter), without a waiter record and an abort listener added and removed again
+      const e = this.takeReady();
+      if (e) return Promise.resolve(this.deliver(e));
+    }
     return new Promise((resolve) => {
       const w: Waiter<T> = { resolve, signal };
       if (signal) {
@@ -146,34 +201,29 @@ export class WorkQueue<T> {
     }
   }
 
+  /** The first ready entry (FIFO), skipping stale queue slots; null when none is ready. */
+  private takeReady(): Entry<T> | null {
+    while (!this.closed && this.ready.length > 0) {
+      const e = this.ready.shift() as Entry<T>;
+      if (e.state === 'ready') return e;
+    }
+    return null;
+  }
+
   private deliver(e: Entry<T>): Delivery<T> {
     e.deliveries += 1;
     e.state = 'delivered';
-    const epoch = e.deliveries;
     this.armAckTimer(e);
-    const current = (): boolean => e.state === 'delivered' && e.deliveries === epoch && this.live.get(e.id) === e;
-    return {
-      id: e.id,
-      data: e.data,
-      deliveryCount: epoch,
-      ack: () => {
-        if (!current()) return;
-        this.finish(e);
-      },
-      nak: (delayMs = 0) => {
-        if (!current()) return;
-        this.redeliverOrGiveUp(e, delayMs);
-      },
-      inProgress: () => {
-        if (!current()) return;
-        this.armAckTimer(e);
-      },
-      term: () => {
-        if (!current()) return;
-        this.finish(e);
-      },
-    };
+    return new QueueDelivery(this.ops, e, e.deliveries);
   }
+
+  /** What a delivery may do to its entry (bound once per queue, not per delivery). */
+  private readonly ops: EntryOps<T> = {
+    isCurrent: (e, epoch) => e.state === 'delivered' && e.deliveries === epoch && this.live.get(e.id) === e,
+    finish: (e) => this.finish(e),
+    redeliver: (e, delayMs) => this.redeliverOrGiveUp(e, delayMs),
+    touch: (e) => this.armAckTimer(e),
+  };
 
   private armAckTimer(e: Entry<T>): void {
     if (e.ackTimer) clearTimeout(e.ackTimer);
@@ -221,8 +271,13 @@ export class WorkQueue<T> {
   }
 
   private pruneSeen(t: number): void {
+    if (t - this.seenOldest < this.duplicateWindowMs) return; // nothing expired yet (no iterator per publish)
+    this.seenOldest = Number.POSITIVE_INFINITY;
     for (const [id, at] of this.seen) {
-      if (t - at < this.duplicateWindowMs) break; // insertion order = time order
+      if (t - at < this.duplicateWindowMs) {
+        this.seenOldest = at; // insertion order = time order
+        break;
+      }
       this.seen.delete(id);
     }
   }

@@ -184,10 +184,10 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
   let lastIso = '';
   /** `now().toISOString()`, memoized per millisecond (many inputs are processed within one) */
   function nowIso(): string {
-    const d = now();
-    const ms = d.getTime();
+    const d = opts.now ? now() : null; // the default clock: no Date per input
+    const ms = d ? d.getTime() : Date.now();
     if (ms !== lastMs) {
-      lastIso = d.toISOString();
+      lastIso = (d ?? new Date(ms)).toISOString();
       lastMs = ms;
     }
     return lastIso;
@@ -199,7 +199,8 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
   const storeValue = putSync ? (loc: { executionId: string; entity: string }, value: unknown): ResultRef => putSync(loc, value) : undefined;
 
   function engineEnv(seq: number) {
-    return { seq, now: nowIso(), producerId: SCHEDULER_ID, hydrate, ...(storeValue ? { storeValue } : {}) };
+    // one literal per shape (a conditional spread per input costs a slow object copy)
+    return storeValue ? { seq, now: nowIso(), producerId: SCHEDULER_ID, hydrate, storeValue } : { seq, now: nowIso(), producerId: SCHEDULER_ID, hydrate };
   }
 
   function processOne(input: NoetlEvent): void {

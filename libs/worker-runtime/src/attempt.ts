@@ -51,8 +51,6 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
   let tool: ToolOutcome | undefined;
   let input: Record<string, unknown> | undefined;
   let config: Record<string, unknown> | undefined;
-  // redacted at the end, with every secret resolved during the attempt (auth included)
-  const snapshot = () => (input === undefined ? undefined : capSnapshot(rt.secrets.redactDeep(input)));
   try {
     input = await renderTaskInput(rt, task);
     for (const key of asserts?.expects ?? []) {
@@ -91,8 +89,7 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
 
   if (outcome.data !== undefined) {
     try {
-      const entity = () => `${entityBase(command, rt.delivery.epoch)}/${sanitize(task.name)}/v${coords.visit}-a${coords.attempt}`;
-      const { ref } = await externalize(deps, rt.secrets, command, entity, outcome.data, taskResultLimits(command, spec));
+      const { ref } = await externalize(deps, rt.secrets, command, () => `${entityBase(command, rt.delivery.epoch)}/${sanitize(task.name)}/v${coords.visit}-a${coords.attempt}`, outcome.data, taskResultLimits(command, spec));
       if (ref) outcome = { ...outcome, ref };
     } catch (e) {
       const err = errorFromThrown(e, 'internal', 'RESULT_STORE_FAILED');
@@ -100,7 +97,76 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
       delete outcome.data;
     }
   }
-  return { outcome, renderedInput: snapshot(), cancelled: false };
+  // the input snapshot is redacted at the end, with every secret resolved during the attempt (auth included)
+  return { outcome, renderedInput: input === undefined ? undefined : capSnapshot(rt.secrets.redactDeep(input)), cancelled: false };
+}
+
+/**
+ * The ToolContext of one attempt. A class (not an object literal) so that `signal` and `iter` can
+ * be prototype getters: an object literal with accessors is built through a slow runtime path on
+ * every call. `signal` materializes the run's AbortSignal only when a tool reads it (several µs on
+ * Node 20; noop and most in-process kinds never do) and is the same signal on every read; `iter`
+ * is the plain copy of the iteration scope as it was when the attempt started, made on first read.
+ */
+class AttemptToolContext implements ToolContext {
+  readonly executionId: string;
+  readonly rootExecutionId: string;
+  readonly step: string;
+  readonly stepRunId: string;
+  readonly task: string;
+  readonly taskIndex: number;
+  readonly taskRunId: string;
+  readonly commandId: string;
+  readonly visit: number;
+  readonly attempt: number;
+  readonly spec: Record<string, unknown>;
+  readonly defaultTimeoutS: number | undefined;
+  readonly resolveAuth: (ref: unknown) => Promise<Credential>;
+  readonly registerSecret: (v: string) => void;
+  readonly redact: (t: string) => string;
+  readonly results: ToolContext['results'];
+  readonly children: ToolContext['children'];
+  readonly log: (line: string) => void;
+  readonly #abort: AbortController;
+  readonly #iterScope: Record<string, unknown> | null;
+  readonly #hydrate: RunContext['deps']['hydrate'];
+  #iter: Record<string, unknown> | null | undefined;
+
+  constructor(rt: RunContext, task: Task, coords: AttemptCoords, spec: Record<string, unknown>, abort: AbortController) {
+    const { command, deps } = rt;
+    this.executionId = command.execution_id;
+    this.rootExecutionId = command.root_execution_id;
+    this.step = command.step;
+    this.stepRunId = command.step_run_id;
+    this.task = task.name;
+    this.taskIndex = coords.taskIndex;
+    this.taskRunId = coords.taskRunId;
+    this.commandId = command.command_id;
+    this.visit = coords.visit;
+    this.attempt = coords.attempt;
+    this.spec = spec;
+    this.defaultTimeoutS = command.limits.default_timeout_s;
+    let resolveAuth: ((ref: unknown) => Promise<Credential>) | undefined;
+    this.resolveAuth = (ref: unknown) => (resolveAuth ??= createAuthResolver({ keychain: rt.keychain, credentials: deps.credentials, secrets: rt.secrets }))(ref);
+    this.registerSecret = (v: string) => rt.secrets.add(v);
+    this.redact = (t: string) => rt.secrets.redact(t);
+    this.results = deps.results;
+    this.children = deps.children;
+    this.log = (line: string) => deps.log?.(rt.secrets.redact(line));
+    this.#abort = abort;
+    // the scope's iter is replaced, never mutated, by `set`: this reference is the attempt's view
+    this.#iterScope = command.iteration ? rt.scope.iter : null;
+    this.#hydrate = deps.hydrate;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get iter(): Record<string, unknown> | null {
+    if (this.#iter === undefined) this.#iter = this.#iterScope ? (materialize(this.#iterScope, this.#hydrate) as Record<string, unknown>) : null;
+    return this.#iter;
+  }
 }
 
 /** Run the tool: resolves to its outcome, or 'cancelled' when the delivery signal aborts first. */
@@ -112,37 +178,11 @@ async function invoke(rt: RunContext, handler: ToolHandler, task: Task, config: 
   // the run's tool controller: aborted by cancellation (forwarded in runCommand) or by a hard
   // timeout, after which the next attempt gets a fresh one (cheaper than AbortSignal.any per attempt)
   const local = rt.toolAbort;
-  let resolveAuth: ((ref: unknown) => Promise<Credential>) | undefined;
-  const ctx: ToolContext = {
-    executionId: command.execution_id,
-    rootExecutionId: command.root_execution_id,
-    step: command.step,
-    stepRunId: command.step_run_id,
-    task: task.name,
-    taskIndex: coords.taskIndex,
-    taskRunId: coords.taskRunId,
-    commandId: command.command_id,
-    visit: coords.visit,
-    attempt: coords.attempt,
-    spec,
-    defaultTimeoutS: command.limits.default_timeout_s,
-    // read on demand: materializing an AbortSignal costs several µs on Node 20, and most tools
-    // (noop, in-process kinds) never look at it; it is the same signal whenever it is read
-    get signal() {
-      return local.signal;
-    },
-    resolveAuth: (ref: unknown) => (resolveAuth ??= createAuthResolver({ keychain: rt.keychain, credentials: deps.credentials, secrets: rt.secrets }))(ref),
-    registerSecret: (v: string) => rt.secrets.add(v),
-    redact: (t: string) => rt.secrets.redact(t),
-    results: deps.results,
-    children: deps.children,
-    iter: command.iteration ? (materialize(rt.scope.iter, deps.hydrate) as Record<string, unknown>) : null,
-    log: (line: string) => deps.log?.(rt.secrets.redact(line)),
-  };
+  const ctx = new AttemptToolContext(rt, task, coords, spec, local);
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const cancelled = new Promise<'cancelled'>((resolve) => {
-    onAbort = () => resolve('cancelled');
+    onAbort = resolver(resolve, 'cancelled');
     delivery.signal.addEventListener('abort', onAbort, { once: true });
   });
   const timedOut = new Promise<'timeout'>((resolve) => {
@@ -168,6 +208,11 @@ async function invoke(rt: RunContext, handler: ToolHandler, task: Task, config: 
     clearTimeout(timer);
     if (onAbort) delivery.signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** `() => resolve(value)` (a returned arrow: no per-call function naming under tsx's keepNames) */
+function resolver<V>(resolve: (v: V) => void, value: V): () => void {
+  return () => resolve(value);
 }
 
 const CORE_META = new Set(['task', 'kind', 'attempt', 'started_at', 'finished_at', 'duration_ms', 'worker_id']);

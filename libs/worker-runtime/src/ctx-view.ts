@@ -19,10 +19,18 @@ function containsRef(v: unknown, depth = 0): boolean {
   return false;
 }
 
+/**
+ * Mappings that may hold lazy getters: made by `wrap`, or copied from one by `setPathLazy`. Any
+ * other mapping of a pipeline scope is plain data (dispatch snapshots, rendered and materialized
+ * values) and is copied with a plain spread.
+ */
+const LAZY = new WeakSet<object>();
+
 function wrap(v: unknown, hydrate: Hydrator): unknown {
   if (Array.isArray(v)) return containsRef(v) ? v.map((x) => wrapValue(x, hydrate)) : v;
   if (!isPlainObject(v) || !containsRef(v)) return v;
   const out: Record<string, unknown> = {};
+  LAZY.add(out);
   for (const [k, x] of Object.entries(v)) {
     if (isResultRef(x)) {
       let loaded = false;
@@ -56,14 +64,31 @@ function wrapValue(x: unknown, hydrate: Hydrator): unknown {
  * call them and hydrate every referenced value on the first write).
  */
 export function setPathLazy(root: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
-  if (path.length === 0) return root;
+  return path.length === 0 ? root : setFrom(root, path, 0, value);
+}
+
+function setFrom(root: Record<string, unknown>, path: readonly string[], i: number, value: unknown): Record<string, unknown> {
+  const head = path[i];
+  if (!LAZY.has(root) && Object.isExtensible(root)) {
+    // plain data (no getters to keep): a spread copies the same own enumerable data properties as
+    // the descriptor copy below, several times faster
+    const out: Record<string, unknown> = { ...root };
+    let v = value;
+    if (i + 1 < path.length) {
+      const child = out[head];
+      v = setFrom(isPlainObject(child) ? child : {}, path, i + 1, value);
+    }
+    if (head === '__proto__') Object.defineProperty(out, head, { value: v, enumerable: true, configurable: true, writable: true });
+    else out[head] = v;
+    return out;
+  }
   const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(root)) as Record<string, unknown>;
-  const [head, ...rest] = path;
-  if (rest.length === 0) {
+  LAZY.add(out);
+  if (i + 1 === path.length) {
     Object.defineProperty(out, head, { value, enumerable: true, configurable: true, writable: true });
   } else {
     const child = out[head];
-    const next = setPathLazy(isPlainObject(child) ? child : {}, rest, value);
+    const next = setFrom(isPlainObject(child) ? child : {}, path, i + 1, value);
     Object.defineProperty(out, head, { value: next, enumerable: true, configurable: true, writable: true });
   }
   return out;

@@ -54,41 +54,102 @@ export class CommandEmitter {
     this.n += 1;
     const c = this.command;
     const event_id = ids.workerEvent(c.command_id, this.epoch, this.n);
-    // envelope fields of runtime.md §5 in a fixed order, assigned directly (hot path)
-    const e: Record<string, unknown> = {
-      v: 1,
-      event_id,
-      event_type: type,
-      ts: isoString(this.now()),
-      execution_id: c.execution_id,
-      root_execution_id: c.root_execution_id,
-    };
-    if (c.parent_execution_id) e['parent_execution_id'] = c.parent_execution_id;
-    e['source'] = 'worker';
-    e['producer_id'] = this.producerId;
-    e['step'] = c.step;
-    e['step_run_id'] = c.step_run_id;
-    const it = c.iteration;
-    if (it) {
-      e['loop_id'] = it.loop_id;
-      e['iteration_id'] = it.iteration_id;
-      e['iteration_index'] = it.index;
-    }
-    e['command_id'] = c.command_id;
-    e['lease_epoch'] = this.epoch;
-    if (task) {
-      e['task'] = task.task;
-      e['task_index'] = task.task_index;
-      e['task_run_id'] = task.task_run_id;
-      e['visit'] = task.visit;
-      if (task.attempt !== undefined) e['attempt'] = task.attempt;
-    }
-    e['causation_id'] = this.last;
-    e['status'] = status;
-    e['payload'] = payload;
+    const e = envelope(c, this.epoch, this.producerId, event_id, type, isoString(this.now()), this.last, status, payload, task);
     const event = e as unknown as NoetlEvent;
     await this.publish(event);
     this.last = event_id;
     return event;
   }
+}
+
+/**
+ * The worker event envelope of runtime.md §5, fields in this fixed order: v, event_id, event_type,
+ * ts, execution_id, root_execution_id, [parent_execution_id], source, producer_id, step,
+ * step_run_id, [loop_id, iteration_id, iteration_index], command_id, lease_epoch, [task,
+ * task_index, task_run_id, visit, [attempt]], causation_id, status, payload.
+ *
+ * Hot path: each common shape (no parent execution) is ONE object literal, so V8 allocates the
+ * event with all its fields in-object in one go; adding ~15 fields one by one to a 6-field literal
+ * re-allocates the out-of-object property store several times per event.
+ */
+function envelope(
+  c: Command, epoch: number, producerId: string, eventId: string, type: string, ts: string, causation: string, status: EventStatus, payload: unknown, task?: TaskCoords,
+): Record<string, unknown> {
+  const it = c.iteration;
+  if (!c.parent_execution_id) {
+    if (it) {
+      if (!task) {
+        return {
+          v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
+          source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
+          loop_id: it.loop_id, iteration_id: it.iteration_id, iteration_index: it.index,
+          command_id: c.command_id, lease_epoch: epoch, causation_id: causation, status, payload,
+        };
+      }
+      if (task.attempt === undefined) {
+        return {
+          v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
+          source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
+          loop_id: it.loop_id, iteration_id: it.iteration_id, iteration_index: it.index,
+          command_id: c.command_id, lease_epoch: epoch,
+          task: task.task, task_index: task.task_index, task_run_id: task.task_run_id, visit: task.visit,
+          causation_id: causation, status, payload,
+        };
+      }
+      return {
+        v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
+        source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
+        loop_id: it.loop_id, iteration_id: it.iteration_id, iteration_index: it.index,
+        command_id: c.command_id, lease_epoch: epoch,
+        task: task.task, task_index: task.task_index, task_run_id: task.task_run_id, visit: task.visit, attempt: task.attempt,
+        causation_id: causation, status, payload,
+      };
+    }
+    if (!task) {
+      return {
+        v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
+        source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
+        command_id: c.command_id, lease_epoch: epoch, causation_id: causation, status, payload,
+      };
+    }
+    if (task.attempt === undefined) {
+      return {
+        v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
+        source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
+        command_id: c.command_id, lease_epoch: epoch,
+        task: task.task, task_index: task.task_index, task_run_id: task.task_run_id, visit: task.visit,
+        causation_id: causation, status, payload,
+      };
+    }
+    return {
+      v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
+      source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
+      command_id: c.command_id, lease_epoch: epoch,
+      task: task.task, task_index: task.task_index, task_run_id: task.task_run_id, visit: task.visit, attempt: task.attempt,
+      causation_id: causation, status, payload,
+    };
+  }
+  // child executions: the general builder
+  const e: Record<string, unknown> = {
+    v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
+    parent_execution_id: c.parent_execution_id, source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
+  };
+  if (it) {
+    e['loop_id'] = it.loop_id;
+    e['iteration_id'] = it.iteration_id;
+    e['iteration_index'] = it.index;
+  }
+  e['command_id'] = c.command_id;
+  e['lease_epoch'] = epoch;
+  if (task) {
+    e['task'] = task.task;
+    e['task_index'] = task.task_index;
+    e['task_run_id'] = task.task_run_id;
+    e['visit'] = task.visit;
+    if (task.attempt !== undefined) e['attempt'] = task.attempt;
+  }
+  e['causation_id'] = causation;
+  e['status'] = status;
+  e['payload'] = payload;
+  return e;
 }

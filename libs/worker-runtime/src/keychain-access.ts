@@ -92,6 +92,7 @@ export class KeychainAccess {
 
   /** names of the entries read since the last call (KK.3) */
   takeUsed(): string[] {
+    if (this.used.size === 0) return []; // the common case (no keychain read): no new Set
     const out = [...this.used];
     this.used = new Set();
     return out;

@@ -5,7 +5,7 @@ import { attemptOutcomeView, dataView, refView } from '@noetl/scope';
 import type { RunContext } from './context';
 import { runAttempt, eventOutcome, redactError, type WorkbookAsserts } from './attempt';
 import { matchRule, directiveOf, retryAttempts, retryDelayMs, PREVIOUS_ALIASES, type RuleMatch } from './policy';
-import { applySet, scopeOf } from './render';
+import { applySet, scopeOf, type Phase } from './render';
 import { errorFromThrown } from './errors';
 import type { EndedVisit } from './result';
 import type { TaskCoords } from './events';
@@ -42,6 +42,15 @@ export function effectiveTask(task: Task): { task: Task; asserts?: WorkbookAsser
 export function taskView(data: unknown, ref: ResultRef | null, http: boolean): unknown {
   if (ref) return refView(ref, () => data, { http, extracted: ref.extracted });
   return dataView(data, { http });
+}
+
+/** Phase of the policy scope of a task without a policy: nothing renders against it. */
+const NO_PHASE: Readonly<Phase> = Object.freeze({});
+
+/** §11 step 3: the visit was interrupted by cancellation: `task.cancelled`, and the pipeline ends cancelled. */
+async function cancelVisit(rt: RunContext, coords: TaskCoords, at: number, ended: EndedVisit[], visits: number): Promise<PipelineEnd> {
+  await rt.emitter.emit('task.cancelled', 'cancelled', { task_run_id: coords.task_run_id, attempt: at }, { task: coords.task, task_index: coords.task_index, task_run_id: coords.task_run_id, visit: coords.visit, attempt: at });
+  return { status: 'cancelled', atTask: coords.task, visits: ended, taskVisits: visits };
 }
 
 /**
@@ -82,20 +91,18 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
     let failError: ErrorObject | undefined;
     let retryExhausted = false;
     let finalAttemptEventId: string;
-    const cancel = async (at: number): Promise<PipelineEnd> => {
-      await emitter.emit('task.cancelled', 'cancelled', { task_run_id: taskRunId, attempt: at }, { ...coords, attempt: at });
-      return { status: 'cancelled', atTask: task.name, visits: ended, taskVisits: visits };
-    };
 
     for (;;) {
-      if (delivery.signal.aborted) return cancel(attempt);
+      if (delivery.signal.aborted) return cancelVisit(rt, coords, attempt, ended, visits);
       rt.scope.attempt = attempt;
       const res = await runAttempt(rt, task, { taskIndex: pc, visit, taskRunId, attempt }, asserts);
-      if (res.cancelled) return cancel(attempt);
+      if (res.cancelled) return cancelVisit(rt, coords, attempt, ended, visits);
       outcome = res.outcome;
 
-      // dsl §8.3: bind output/_attempt/_task, first matching rule, its set, the directive
-      const scope = scopeOf(rt, { output: attemptOutcomeView(outcome as unknown as Record<string, unknown>, { http }) });
+      // dsl §8.3: bind output/_attempt/_task, first matching rule, its set, the directive. Without
+      // a policy nothing renders against this scope (no rule, no set, no retry parameters): the
+      // outcome view is not built then.
+      const scope = scopeOf(rt, task.policy ? { output: attemptOutcomeView(outcome as unknown as Record<string, unknown>, { http }) } : NO_PHASE);
       let setKeys: string[] = [];
       let attempts: number | undefined;
       let delayMs: number | undefined;
@@ -113,22 +120,23 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
         policyError = redactError(rt, errorFromThrown(e));
         directive = 'fail';
       }
-      const decision: AttemptDecision = {
-        source,
-        rule_index: match.index,
-        do: directive,
-        ...(directive === 'jump' && match.rule?.then.to ? { to: match.rule.then.to } : {}),
-        ...(attempts !== undefined ? { attempts } : {}),
-        ...(delayMs !== undefined ? { delay_ms: delayMs } : {}),
-        set_keys: setKeys,
-      };
-      const ev = await emitter.emit(outcome.status === 'ok' ? 'task.attempt.done' : 'task.attempt.failed', outcome.status === 'ok' ? 'ok' : 'error', {
-        task_run_id: taskRunId,
-        attempt,
-        outcome: eventOutcome(outcome),
-        ...(res.renderedInput !== undefined ? { rendered_input: res.renderedInput } : {}),
-        decision,
-      }, { ...coords, attempt });
+      const jumpTarget = directive === 'jump' ? match.rule?.then.to : undefined;
+      // key order: source, rule_index, do, [to], [attempts], [delay_ms], set_keys (one literal in the common case)
+      const decision: AttemptDecision = !jumpTarget && attempts === undefined && delayMs === undefined
+        ? { source, rule_index: match.index, do: directive, set_keys: setKeys }
+        : {
+          source,
+          rule_index: match.index,
+          do: directive,
+          ...(jumpTarget ? { to: jumpTarget } : {}),
+          ...(attempts !== undefined ? { attempts } : {}),
+          ...(delayMs !== undefined ? { delay_ms: delayMs } : {}),
+          set_keys: setKeys,
+        };
+      const attemptCoords: TaskCoords = { task: coords.task, task_index: coords.task_index, task_run_id: coords.task_run_id, visit: coords.visit, attempt };
+      const ev = await emitter.emit(outcome.status === 'ok' ? 'task.attempt.done' : 'task.attempt.failed', outcome.status === 'ok' ? 'ok' : 'error', res.renderedInput !== undefined
+        ? { task_run_id: taskRunId, attempt, outcome: eventOutcome(outcome), rendered_input: res.renderedInput, decision }
+        : { task_run_id: taskRunId, attempt, outcome: eventOutcome(outcome), decision }, attemptCoords);
       finalAttemptEventId = ev.event_id;
       if (policyError) {
         failError = policyError;
@@ -139,7 +147,7 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
           try {
             await deps.sleep(delayMs, delivery.signal);
           } catch (e) {
-            if (delivery.signal.aborted) return cancel(attempt);
+            if (delivery.signal.aborted) return cancelVisit(rt, coords, attempt, ended, visits);
             throw e;
           }
           attempt += 1;
@@ -206,14 +214,17 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
     rt.scope.taskViews.set(task.name, view);
     rt.scope.prev = view;
     rt.scope.output = undefined;
-    await emitter.emit(outcome!.status === 'ok' ? 'task.done' : 'task.failed', outcome!.status === 'ok' ? 'ok' : 'error', {
-      task_run_id: taskRunId,
-      attempts: attempt,
-      final_attempt_event_id: finalAttemptEventId!,
-      directive: final,
-      ...(final === 'jump' && jumpTo ? { jump_to: jumpTo } : {}),
-      ...(retryExhausted ? { retry_exhausted: true } : {}),
-    }, coords);
+    const jumped = final === 'jump' && jumpTo;
+    await emitter.emit(outcome!.status === 'ok' ? 'task.done' : 'task.failed', outcome!.status === 'ok' ? 'ok' : 'error', !jumped && !retryExhausted
+      ? { task_run_id: taskRunId, attempts: attempt, final_attempt_event_id: finalAttemptEventId!, directive: final }
+      : {
+        task_run_id: taskRunId,
+        attempts: attempt,
+        final_attempt_event_id: finalAttemptEventId!,
+        directive: final,
+        ...(jumped ? { jump_to: jumpTo } : {}),
+        ...(retryExhausted ? { retry_exhausted: true } : {}),
+      }, coords);
     lastExecuted = pc;
 
     switch (final) {

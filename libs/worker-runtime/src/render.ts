@@ -66,6 +66,25 @@ export function materialize(value: unknown, hydrate: Hydrator): unknown {
   return v === undefined ? null : v;
 }
 
+/**
+ * `materialize` of a mapping without one top-level key: the same plain copy as
+ * `const { [key]: _, ...rest } = materialize(value)`, without copying `key`'s value first.
+ */
+export function materializeWithout(value: Record<string, unknown>, key: string, hydrate: Hydrator): Record<string, unknown> {
+  const o = value as Record<string, unknown>;
+  if (isResultRef(o['_ref']) && Object.prototype.hasOwnProperty.call(o, '_store') && Object.prototype.hasOwnProperty.call(o, '_preview')) {
+    const { [key]: _omit, ...rest } = materialize(value, hydrate) as Record<string, unknown>;
+    return rest;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) {
+    if (k === key) continue;
+    const c = copy(o[k], hydrate, 1);
+    if (c !== undefined) out[k] = c;
+  }
+  return out;
+}
+
 function copy(v: unknown, hydrate: Hydrator, depth: number): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'function' ? undefined : v;
   if (depth > 200) throw new ClassifiedError('config', 'VALUE_TOO_DEEP', 'value nested too deeply');

@@ -1,6 +1,7 @@
 import { digestOf, makeError, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { Command, NoetlEvent } from '@noetl/events';
 import { StepResults, makeGlobals, type WorkerScopeInput } from '@noetl/scope';
+import type { RenderOptions } from '@noetl/template';
 import type { CommandOutcome, Delivery, KeychainResolver, WorkerDeps } from './types';
 import type { RunContext } from './context';
 import { CommandEmitter } from './events';
@@ -8,7 +9,7 @@ import { SecretSet } from './secrets';
 import { KeychainAccess } from './keychain-access';
 import { createKeychainResolver } from './keychain';
 import { hydratingView } from './ctx-view';
-import { entryFieldRenderer, renderStepInput, materialize, makeRunScope } from './render';
+import { entryFieldRenderer, renderStepInput, materializeWithout, makeRunScope } from './render';
 import { runPipeline, effectiveTask, type PipelineEnd } from './pipeline';
 import { capSnapshot, entityBase, externalize, stepResult, stepResultLimits } from './result';
 import { errorFromThrown } from './errors';
@@ -55,7 +56,7 @@ export async function runCommand(command: Command, delivery: Delivery, deps: Wor
     }
 
     const rt = buildRunContext(command, delivery, deps, emitter, secrets);
-    const forwardAbort = () => rt.toolAbort.abort(delivery.signal.reason);
+    const forwardAbort = abortForwarder(rt, delivery.signal);
     delivery.signal.addEventListener('abort', forwardAbort, { once: true });
     try {
       return await runAndFinish(rt, startedAt);
@@ -66,6 +67,11 @@ export async function runCommand(command: Command, delivery: Delivery, deps: Wor
     if (e instanceof EmitFailure) throw e.inner;
     throw e;
   }
+}
+
+/** Aborts the run's current tool controller with the delivery's reason (a returned arrow: not renamed per call under tsx). */
+function abortForwarder(rt: RunContext, signal: AbortSignal): () => void {
+  return () => rt.toolAbort.abort(signal.reason);
 }
 
 /** Step input (R9.8), the pipeline (§9.2), then the terminal event. */
@@ -99,6 +105,17 @@ function pipelineDigest(command: Command): string {
     digests.set(command.pipeline, d);
   }
   return d;
+}
+
+const renderOpts = new WeakMap<WorkerDeps, RenderOptions>();
+/** Render options of a host: the same for every command it runs (built once per deps object). */
+function renderOptsOf(deps: WorkerDeps): RenderOptions {
+  let o = renderOpts.get(deps);
+  if (o === undefined || o.strict !== (deps.strict === true)) {
+    o = { strict: deps.strict === true, now: () => deps.now() };
+    renderOpts.set(deps, o);
+  }
+  return o;
 }
 
 /** Resolver of a command without keychain entries (KeychainAccess never calls it then). */
@@ -142,7 +159,7 @@ function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps,
     scopeObject: makeRunScope(scope),
     toolAbort: new AbortController(),
     ctxPatch: [],
-    renderOpts: { strict: deps.strict === true, now: () => deps.now() },
+    renderOpts: renderOptsOf(deps),
     iterator: it?.iterator,
     stepInput: {},
   };
@@ -206,23 +223,28 @@ async function finish(rt: RunContext, end: PipelineEnd, startedAt: Date): Promis
   let terminal: NoetlEvent;
   if (end.status === 'done' && !storeError) {
     const r = result!;
-    const body = r.ref
-      ? { result_ref: r.ref, ...(r.ref.extracted ? { extracted: r.ref.extracted } : {}), ...(r.ref.preview ? { preview: r.ref.preview } : {}) }
-      : { result: r.value };
+    const terminatedBy = end.terminatedBy ?? 'end';
     if (it) {
-      const { parent: _p, ...iterFinal } = materialize(rt.scope.iter, deps.hydrate) as Record<string, unknown>;
-      terminal = await emitter.emit('loop.iteration.done', 'ok', {
-        iteration_id: it.iteration_id, index: it.index,
-        ...(r.ref ? { result_ref: r.ref } : { result: r.value }),
-        ctx_patch: ctxPatch, terminated_by: end.terminatedBy ?? 'end',
-        iter_final: capSnapshot(iterFinal) as Record<string, unknown>,
-        ...(httpResult ? { http_result: true } : {}),
-      });
+      // the iteration scope without `parent`, as plain data (T5.1 snapshot)
+      const iterFinal = capSnapshot(materializeWithout(rt.scope.iter, 'parent', deps.hydrate)) as Record<string, unknown>;
+      // inline result without http flag: one literal (the common case); else the general shape
+      terminal = await emitter.emit('loop.iteration.done', 'ok', !r.ref && !httpResult
+        ? { iteration_id: it.iteration_id, index: it.index, result: r.value, ctx_patch: ctxPatch, terminated_by: terminatedBy, iter_final: iterFinal }
+        : {
+          iteration_id: it.iteration_id, index: it.index,
+          ...(r.ref ? { result_ref: r.ref } : { result: r.value }),
+          ctx_patch: ctxPatch, terminated_by: terminatedBy,
+          iter_final: iterFinal,
+          ...(httpResult ? { http_result: true } : {}),
+        });
     } else {
-      terminal = await emitter.emit('step.done', 'ok', {
-        ...body, ctx_patch: ctxPatch, terminated_by: end.terminatedBy ?? 'end', task_visits: end.taskVisits,
-        duration_ms: Math.max(0, deps.now().getTime() - startedAt.getTime()), http_result: httpResult,
-      });
+      const durationMs = Math.max(0, deps.now().getTime() - startedAt.getTime());
+      terminal = await emitter.emit('step.done', 'ok', !r.ref
+        ? { result: r.value, ctx_patch: ctxPatch, terminated_by: terminatedBy, task_visits: end.taskVisits, duration_ms: durationMs, http_result: httpResult }
+        : {
+          result_ref: r.ref, ...(r.ref.extracted ? { extracted: r.ref.extracted } : {}), ...(r.ref.preview ? { preview: r.ref.preview } : {}),
+          ctx_patch: ctxPatch, terminated_by: terminatedBy, task_visits: end.taskVisits, duration_ms: durationMs, http_result: httpResult,
+        });
     }
     return { status: 'done', terminal };
   }
