@@ -277,14 +277,8 @@ describe('scenario 17: large results by reference (embedded, real tools)', () =>
     expect(payloadOf(ofType(rt.events(id), 'execution.failed')[0])).toMatchObject({ phase: 'routing' });
   });
 
-  // BUG (libs/worker-runtime, reported, not fixed here): the worker never applies the command's
-  // `limits.hydrate_max_bytes` (runtime.md §4; R13.9: beyond it the evaluation fails with kind
-  // reference_too_large). run-command.ts hands `deps.hydrate` unbounded to StepResults / the ctx
-  // view, and the embedded host's hydrate (runtime.ts -> readFsRefSync) only has its fixed 64 MiB
-  // default, so a playbook's `executor.spec.policy.limits.hydrate_max_bytes: 150000` is ignored
-  // and the 200 KB payload is fetched. Fix: wrap deps.hydrate with the command limit (raw_size
-  // check) in runCommand, like the engine's emit.ts `boundedHydrator` does on the scheduler side.
-  it.failing('hydrate_max_bytes bounds worker-side hydration too (R13.9)', async () => {
+  // R13.9: the worker bounds hydration by the command's hydrate_max_bytes (scope boundedHydrator).
+  it('hydrate_max_bytes bounds worker-side hydration too (R13.9)', async () => {
     const id = await rt.submit(d.write('limit-worker.yaml', LIMITED('worker')));
     await rt.waitForTerminal(id);
     expect((await rt.document(id)).steps.handled).toMatchObject({ status: 'done', result: { kind: 'reference_too_large' } });

@@ -1,26 +1,9 @@
-import { jsonByteSize, NoetlError } from '@noetl/common';
+import { jsonByteSize } from '@noetl/common';
 import type { NormalizedPlaybook } from '@noetl/dsl';
-import type { Hydrator } from '@noetl/scope';
+import { boundedHydrator } from '@noetl/scope';
 import { ids, type Command, type ControlMessage, type EventEnvelope, type EventPayloads, type EventStatus, type EventType, type NoetlEvent } from '@noetl/events';
 import { applyEvent, type Trigger } from './fold';
 import type { EngineEnv, ExecutionState } from './types';
-
-/**
- * dsl R13.9, runtime.md §8.10: scheduler-side templates hydrate a referenced payload only within
- * `hydrate_max_bytes` (scheduler default 8 MiB; `executor.spec.policy.limits` overrides it). A
- * larger one is never fetched: the evaluation fails with kind `reference_too_large`, mapped like
- * any hydration error by render.ts `toErrorObject`. The limit is read at call time (it is set when
- * the execution starts).
- */
-export function boundedHydrator(hydrate: Hydrator, limit: () => number): Hydrator {
-  return (ref) => {
-    const max = limit();
-    if (typeof ref.raw_size === 'number' && ref.raw_size > max) {
-      throw new NoetlError('REFERENCE_TOO_LARGE', `result ${ref.uri} is ${ref.raw_size} bytes, over the scheduler hydrate limit ${max} (hydrate_max_bytes)`);
-    }
-    return hydrate(ref);
-  };
-}
 
 const STATUS: Partial<Record<EventType, EventStatus>> = {
   'execution.started': 'in_progress',
@@ -67,7 +50,7 @@ export class Driver {
     env: EngineEnv,
     readonly input: NoetlEvent,
   ) {
-    this.env = { ...env, hydrate: boundedHydrator(env.hydrate, () => this.state.limits.hydrate_max_bytes) };
+    this.env = { ...env, hydrate: boundedHydrator(env.hydrate, () => this.state.limits.hydrate_max_bytes, 'scheduler') };
   }
 
   get exec(): string {

@@ -1,11 +1,32 @@
 import { defineFallback } from '@noetl/template';
-import { isPlainObject, isResultRef, type ErrorObject, type ResultRef } from '@noetl/common';
+import { isPlainObject, isResultRef, NoetlError, type ErrorObject, type ResultRef } from '@noetl/common';
 
 /** Own keys of an http result (tools.md §2.3); any other key read falls back to the body (K2.16). */
 export const HTTP_RESULT_KEYS = ['status_code', 'headers', 'data', 'body', 'url', 'elapsed_ms'] as const;
 
 /** Reads a payload stored by reference. Synchronous: shells pre-fetch or read locally. Throws on failure. */
 export type Hydrator = (ref: ResultRef) => unknown;
+
+/** Hydration refused because the payload exceeds `hydrate_max_bytes` (dsl R13.9): kind reference_too_large. */
+export class HydrationLimitError extends NoetlError {
+  readonly kind = 'reference_too_large' as const;
+  constructor(ref: ResultRef, max: number, side: string) {
+    super('REFERENCE_TOO_LARGE', `result ${ref.uri} is ${ref.raw_size} bytes, over the ${side} hydrate limit ${max} (hydrate_max_bytes)`);
+  }
+}
+
+/**
+ * `hydrate` bounded by `hydrate_max_bytes` (dsl R13.9, runtime.md §8.10: scheduler default 8 MiB,
+ * worker 64 MiB, playbook override): an oversized payload fails without being fetched. Shared by
+ * the scheduler (engine) and the worker (worker-runtime).
+ */
+export function boundedHydrator(hydrate: Hydrator, limit: () => number, side: 'scheduler' | 'worker'): Hydrator {
+  return (ref) => {
+    const max = limit();
+    if (typeof ref.raw_size === 'number' && ref.raw_size > max) throw new HydrationLimitError(ref, max, side);
+    return hydrate(ref);
+  };
+}
 
 /**
  * Http result view (tools.md K2.16): a read rule only. The returned object IS the value (same own

@@ -1,6 +1,6 @@
 import { digestOf, makeError, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { Command, NoetlEvent } from '@noetl/events';
-import { StepResults, makeGlobals, type WorkerScopeInput } from '@noetl/scope';
+import { boundedHydrator, StepResults, makeGlobals, type WorkerScopeInput } from '@noetl/scope';
 import type { RenderOptions } from '@noetl/template';
 import type { CommandOutcome, Delivery, KeychainResolver, WorkerDeps } from './types';
 import type { RunContext } from './context';
@@ -55,7 +55,9 @@ export async function runCommand(command: Command, delivery: Delivery, deps: Wor
       await emitter.emit('step.started', 'in_progress', { command_id: command.command_id, lease_epoch: delivery.epoch, worker_id: deps.workerId, pipeline_digest: pipelineDigest(command) });
     }
 
-    const rt = buildRunContext(command, delivery, deps, emitter, secrets);
+    // R13.9: every worker-side hydration is bounded by the command's hydrate_max_bytes
+    const bounded = { ...deps, hydrate: boundedHydrator(deps.hydrate, () => command.limits.hydrate_max_bytes, 'worker') };
+    const rt = buildRunContext(command, delivery, bounded, emitter, secrets);
     const forwardAbort = abortForwarder(rt, delivery.signal);
     delivery.signal.addEventListener('abort', forwardAbort, { once: true });
     try {
