@@ -31,6 +31,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { loadPlaybook, type NormalizedPlaybook } from '@noetl/dsl';
 import { createDefaultTools, createEmbeddedRuntime } from '@noetl/embedded';
 import type { ToolRegistry } from '@noetl/tools';
+import { loopYaml } from './playbooks';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -62,20 +63,6 @@ function chainYaml(n: number): string {
     if (i + 1 < n) lines.push(`    next: { arcs: [ { step: step_${i + 1} } ] }`);
   }
   return lines.join('\n');
-}
-
-function loopYaml(n: number, mif: number): string {
-  return [
-    'apiVersion: noetl.io/v2', 'kind: Playbook', 'metadata: { name: bench_loop, path: bench/loop }',
-    `workload: { n: ${n} }`,
-    'workflow:',
-    '  - step: start',
-    '    loop:',
-    '      in: "{{ range(n) | list }}"',
-    '      iterator: i',
-    `      spec: { mode: parallel, max_in_flight: ${mif} }`,
-    '    tool: { kind: noop }',
-  ].join('\n');
 }
 
 function paginateYaml(pages: number): string {

@@ -14,6 +14,7 @@
 import { loadPlaybook, type NormalizedPlaybook } from '@noetl/dsl';
 import { createExecutionState, isTerminal, processEvent, type EngineEnv, type ExecutionState } from '@noetl/engine';
 import { ids, type Command, type NoetlEvent } from '@noetl/events';
+import { loopYaml } from './playbooks';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number): number => {
@@ -42,20 +43,6 @@ function chainYaml(n: number): string {
     if (i + 1 < n) lines.push('    next:', '      arcs:', `        - step: s${i + 1}`);
   }
   return lines.join('\n');
-}
-
-function loopYaml(n: number, mif: number): string {
-  return [
-    'apiVersion: noetl.io/v2', 'kind: Playbook', 'metadata: { name: bench_loop, path: bench/loop }',
-    `workload: { n: ${n} }`,
-    'workflow:',
-    '  - step: start',
-    '    loop:',
-    '      in: "{{ range(n) | list }}"',
-    '      iterator: i',
-    `      spec: { mode: parallel, max_in_flight: ${mif} }`,
-    '    tool: { kind: noop }',
-  ].join('\n');
 }
 
 /** The §6.3 worker events of one delivery of `cmd`, result `{ok: true}`. */
