@@ -4,8 +4,7 @@
 // and cascades to a running child playbook (whose python process is killed too).
 import { createEmbeddedRuntime } from './runtime';
 import {
-  count, createTestDatabase, eventually, json, ofType, payloadOf, pidAlive, playbook, readWhenWritten, scenarioDir, startLoopback, waitForEvent, type TestDatabase,
-} from './testing/scenario-kit';
+  count, createTestDatabase, eventually, json, ofType, payloadOf, pidAlive, playbook, readWhenWritten, scenarioDir, startLoopback, waitForEvent, type TestDatabase, useRuntime } from './testing/scenario-kit';
 import type { EmbeddedRuntime } from './types';
 
 const d = scenarioDir('scn-cancel');
@@ -176,13 +175,7 @@ ${SLEEP_PY}
 });
 
 describe('scenario 21: cancellation of queued and sleeping work (one worker)', () => {
-  let rt: EmbeddedRuntime;
-  beforeAll(() => {
-    rt = createEmbeddedRuntime({ env: d.env, cwd: d.dir, workers: 1 });
-  });
-  afterAll(async () => {
-    await rt.close();
-  });
+  const rt = useRuntime(d, { workers: 1 });
 
   it('a command picked up after the cancel runs as cancelled without starting (durable flag, §9.1)', async () => {
     const pidfile = d.path('busy-pid');

@@ -1,9 +1,7 @@
 // Multi-execution isolation end to end: executions running concurrently in one embedded runtime
 // (shared workers, python interpreters, results store) never see each other's ctx, step results,
 // stored payloads or events; cancelling one leaves the others untouched.
-import { createEmbeddedRuntime } from './runtime';
-import { count, ofType, payloadOf, playbook, readWhenWritten, scenarioDir } from './testing/scenario-kit';
-import type { EmbeddedRuntime } from './types';
+import { count, ofType, payloadOf, playbook, readWhenWritten, scenarioDir, useRuntime } from './testing/scenario-kit';
 
 const d = scenarioDir('scn-iso');
 
@@ -71,14 +69,7 @@ const SLEEPER = d.write(
 );
 
 describe('multi-execution isolation (embedded, shared workers)', () => {
-  let rt: EmbeddedRuntime;
-  beforeAll(() => {
-    rt = createEmbeddedRuntime({ env: d.env, cwd: d.dir, workers: 4 });
-  });
-  afterAll(async () => {
-    await rt.close();
-    d.cleanup();
-  });
+  const rt = useRuntime(d, { workers: 4 }, d.cleanup);
 
   it('concurrent executions keep their own ctx, results, stored payloads and events; a cancel touches only its target', async () => {
     const tags = ['alpha', 'bravo', 'chalk'];

@@ -1,21 +1,13 @@
 // runtime.md §15 scenarios 24 (step deadline) and 25 (workbook calls) end to end: real timer
 // service, real python processes, real workbook resolution.
 import { existsSync } from 'node:fs';
-import { createEmbeddedRuntime } from './runtime';
-import { count, eventually, ofType, payloadOf, pidAlive, playbook, readWhenWritten, scenarioDir } from './testing/scenario-kit';
-import type { EmbeddedRuntime } from './types';
+import { count, eventually, ofType, payloadOf, pidAlive, playbook, readWhenWritten, scenarioDir, useRuntime } from './testing/scenario-kit';
 
 const d = scenarioDir('scn-lifecycle');
 afterAll(() => d.cleanup());
 
 describe('scenario 24: step deadline (spec.policy.lifecycle.timeout_s)', () => {
-  let rt: EmbeddedRuntime;
-  beforeAll(() => {
-    rt = createEmbeddedRuntime({ env: d.env, cwd: d.dir, workers: 3 });
-  });
-  afterAll(async () => {
-    await rt.close();
-  });
+  const rt = useRuntime(d, { workers: 3 });
 
   it('fails the run with kind timeout, routable by a failure-aware arc; the running python is interrupted', async () => {
     const pidfile = d.path('deadline-pid');
@@ -121,13 +113,7 @@ describe('scenario 24: step deadline (spec.policy.lifecycle.timeout_s)', () => {
 });
 
 describe('scenario 25: workbook calls (input merge, assert.expects / returns)', () => {
-  let rt: EmbeddedRuntime;
-  beforeAll(() => {
-    rt = createEmbeddedRuntime({ env: d.env, cwd: d.dir, workers: 2 });
-  });
-  afterAll(async () => {
-    await rt.close();
-  });
+  const rt = useRuntime(d, { workers: 2 });
 
   it('deep-merges the call input over the entry input; missing/null expected keys fail with schema before the tool runs', async () => {
     const marks = d.path('wb-marks');

@@ -2,9 +2,7 @@
 // child sees the caller's iteration as `iter.parent` (outside and inside its own loop, R10.15) and
 // returns its `return_step` result; a failing child makes the task fail with kind `child_failed`
 // (details.child_execution_id, child_error), routable by a failure-aware arc.
-import { createEmbeddedRuntime } from './runtime';
-import { count, eventually, ofType, payloadOf, pidAlive, playbook, readWhenWritten, scenarioDir, waitForEvent } from './testing/scenario-kit';
-import type { EmbeddedRuntime } from './types';
+import { count, eventually, ofType, payloadOf, pidAlive, playbook, readWhenWritten, scenarioDir, waitForEvent, useRuntime } from './testing/scenario-kit';
 
 const d = scenarioDir('scn-sub');
 
@@ -134,14 +132,7 @@ const onChildError = (path: string, extra: string) => `workflow:
 `;
 
 describe('scenario 22: sub-playbooks (embedded, child files, real python)', () => {
-  let rt: EmbeddedRuntime;
-  beforeAll(() => {
-    rt = createEmbeddedRuntime({ env: d.env, cwd: d.dir, workers: 4 });
-  });
-  afterAll(async () => {
-    await rt.close();
-    d.cleanup();
-  });
+  const rt = useRuntime(d, { workers: 4 }, d.cleanup);
 
   it('iter.parent in the child, return_step per iteration, child_failed routable', async () => {
     const id = await rt.submit(PARENT);

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { LoggedEvent } from '@noetl/events';
-import type { EmbeddedRuntime } from '../types';
+import { createEmbeddedRuntime } from '../runtime';
+import type { EmbeddedRuntime, EmbeddedRuntimeOptions } from '../types';
 
 /** A temp dir for playbooks and `NOETL_HOME`; `cleanup()` removes it. */
 export interface ScenarioDir {
@@ -34,6 +35,29 @@ export function scenarioDir(prefix: string): ScenarioDir {
     path: (name) => join(dir, name),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * One runtime per describe block over the scenario dir: created in `beforeAll`, closed in
+ * `afterAll` (then `after`, e.g. `d.cleanup`). The returned handle forwards to the live runtime,
+ * so tests call `rt.submit(...)` as on the runtime itself.
+ */
+export function useRuntime(d: ScenarioDir, opts: Omit<EmbeddedRuntimeOptions, 'env' | 'cwd'>, after?: () => void): EmbeddedRuntime {
+  let current: EmbeddedRuntime | undefined;
+  beforeAll(() => {
+    current = createEmbeddedRuntime({ env: d.env, cwd: d.dir, ...opts });
+  });
+  afterAll(async () => {
+    await current?.close();
+    after?.();
+  });
+  return new Proxy({} as EmbeddedRuntime, {
+    get(_t, key) {
+      if (!current) throw new Error('useRuntime: the runtime exists only inside tests (after beforeAll)');
+      const v = (current as unknown as Record<PropertyKey, unknown>)[key];
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(current) : v;
+    },
+  });
 }
 
 /** Playbook header; `body` starts at `workflow:` (or `workload:` ...). */
