@@ -2,7 +2,7 @@
 // with @noetl/dsl and run against the simulated worker (noop tools and single-task policies only;
 // the real tools are exercised by `noetl conformance`). Checked with the conformance matcher.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { makeError } from '@noetl/common';
 import { checkRun, loadCase } from '@noetl/conformance';
 import { loadPlaybook } from '@noetl/dsl';
@@ -12,7 +12,7 @@ import { StepResults, workerScope } from '@noetl/scope';
 import { evaluateCondition, renderValue } from '@noetl/template';
 import { hydrateNone, iterOf, Sim, type Script, type StepOutcome } from './testing/sim';
 
-const DIR = '/work/shared/conformance/cases';
+const DIR = process.env.NOETL_CONFORMANCE_DIR ?? resolve(__dirname, '../../../../shared/conformance/cases');
 
 /** A worker for single-noop-task steps: renders `result`/`message`, applies the task policy (§8.3) with ctx/iter `set`. */
 const noopPolicyWorker: Script = (cmd: Command): StepOutcome => {

@@ -269,7 +269,7 @@ export function loadCase(file: string): NormalizedPlaybook {
   if (!r.ok || !r.playbook) throw new Error(`${file}: ${JSON.stringify(r.diagnostics)}`);
   return r.playbook;
 }
-export const CASES_DIR = '/work/shared/conformance/cases';
+export const CASES_DIR = process.env.NOETL_CONFORMANCE_DIR ?? path.resolve(__dirname, '../../../../../shared/conformance/cases');
 
 /** The command the scheduler would build for one run of `step` (runtime.md §4), from a normalized playbook. */
 export function commandFor(pb: NormalizedPlaybook, stepName: string, opts: Omit<CommandInput, 'pipeline'> & { payload?: Record<string, unknown> } = {}): Command {
