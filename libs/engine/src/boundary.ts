@@ -54,21 +54,22 @@ export function onBoundary(d: Driver, run: RunState, ev: BoundaryEvent): void {
 
   const error: ErrorObject | null = success ? null : (ev as EventEnvelope<'step.failed'>).payload.error;
   const stats: LoopStats | undefined = ev.event_type === 'loop.done' ? ev.payload.stats : ev.event_type === 'step.failed' ? ev.payload.loop : undefined;
-  const eventObj: Record<string, unknown> = {
-    name: ev.event_type,
-    status: success ? 'ok' : 'error',
-    step: run.step,
-    step_run_id: run.id,
-    ...(error ? { error } : {}),
-    ...(stats ? { loop: stats } : {}),
-    ts: ev.ts,
+  // built field by field (no conditional spreads: this runs once per step boundary)
+  const eventObj: Record<string, unknown> = { name: ev.event_type, status: success ? 'ok' : 'error', step: run.step, step_run_id: run.id };
+  if (error) eventObj.error = error;
+  if (stats) eventObj.loop = stats;
+  eventObj.ts = ev.ts;
+  // the outcome view is built only when a template needs a scope (most boundaries evaluate none)
+  let output: unknown;
+  const outputView = (): unknown => {
+    if (output !== undefined) return output;
+    const r = resultOf(ev, d.env.hydrate);
+    return (output = stepOutcomeView(
+      { status: success ? 'ok' : 'error', data: r.data, error, ref: r.ref, meta: { step: run.step, step_run_id: run.id, run_no: run.run_no }, http_result: r.http },
+      d.env.hydrate,
+    ));
   };
-  const r = resultOf(ev, d.env.hydrate);
-  const output = stepOutcomeView(
-    { status: success ? 'ok' : 'error', data: r.data, error, ref: r.ref, meta: { step: run.step, step_run_id: run.id, run_no: run.run_no }, http_result: r.http },
-    d.env.hydrate,
-  );
-  const scope = () => makeSchedulerScope(d.state, d.env.hydrate, { args: run.args, event: eventObj, output });
+  const scope = () => makeSchedulerScope(d.state, d.env.hydrate, { args: run.args, event: eventObj, output: outputView() });
   const router = step.next;
   const matched = new Map<number, boolean>();
   const fired: Array<{ arc: Arc; args: Record<string, unknown> }> = [];
@@ -155,16 +156,16 @@ function nextPayload(
   unhandled: boolean,
   error?: ErrorObject,
 ) {
-  return {
-    step_run_id: run.id,
-    boundary: ev.event_type,
-    mode: router.mode,
-    arcs: router.arcs.map((a) => ({ index: a.index, target: a.step, failure_aware: a.failure_aware, matched: matched.get(a.index) === true })),
-    fired,
-    tokens,
-    no_match: fired.length === 0,
-    on_no_match: router.on_no_match,
-    ...(unhandled ? { unhandled_failure: true } : {}),
-    ...(error ? { error } : {}),
-  };
+  const arcs = new Array<{ index: number; target: string; failure_aware: boolean; matched: boolean }>(router.arcs.length);
+  for (let i = 0; i < arcs.length; i++) {
+    const a = router.arcs[i];
+    arcs[i] = { index: a.index, target: a.step, failure_aware: a.failure_aware, matched: matched.get(a.index) === true };
+  }
+  const payload: {
+    step_run_id: string; boundary: BoundaryEvent['event_type']; mode: 'exclusive' | 'inclusive'; arcs: typeof arcs; fired: number[]; tokens: string[];
+    no_match: boolean; on_no_match: 'complete' | 'quiet' | 'fail'; unhandled_failure?: true; error?: ErrorObject;
+  } = { step_run_id: run.id, boundary: ev.event_type, mode: router.mode, arcs, fired, tokens, no_match: fired.length === 0, on_no_match: router.on_no_match };
+  if (unhandled) payload.unhandled_failure = true;
+  if (error) payload.error = error;
+  return payload;
 }

@@ -6,6 +6,7 @@ import { onBoundary } from './boundary';
 import { pmapGet } from './pmap';
 import { Driver } from './emit';
 import { recordUnhandled } from './failure';
+import { cowSession } from './cow';
 import { applyEvent, type Trigger } from './fold';
 import { effectiveLimits } from './limits';
 import { advanceLoops, onIterationEnd } from './loops';
@@ -21,8 +22,19 @@ import type { EngineEnv, ExecutionState, ProcessResult } from './types';
  * the same (state, playbook, input, env) always gives the same result (T10.5).
  */
 export function processEvent(state: ExecutionState, playbook: NormalizedPlaybook, input: NoetlEvent, env: EngineEnv): ProcessResult {
+  return cowSession(() => processInSession(state, playbook, input, env));
+}
+
+const BOOKKEEPING: ReadonlySet<string> = new Set(['step.started', 'loop.iteration.started', 'task.done', 'task.failed']);
+
+function processInSession(state: ExecutionState, playbook: NormalizedPlaybook, input: NoetlEvent, env: EngineEnv): ProcessResult {
   const r = applyEvent(state, playbook, input);
   if (!r.applied) return { state, events: [], commands: [], controls: [], timers: { set: [], clear: [] } };
+  // The state before an input is a fixpoint of drive (every earlier input was driven to the end,
+  // and recovery re-processes the last input, T8.3). Bookkeeping inputs change only a started
+  // flag or a counter, which can neither enable a token, advance a loop, end the execution nor
+  // move a timer: driving after them would find nothing to do.
+  if (r.triggers.length === 0 && BOOKKEEPING.has(input.event_type)) return { state: r.state, events: [], commands: [], controls: [], timers: { set: [], clear: [] } };
   const d = new Driver(r.state, playbook, env, input);
   for (const t of r.triggers) d.queue.push(t);
   drive(d);

@@ -1,9 +1,10 @@
 import { isResultRef, makeError, setPath, type ErrorObject } from '@noetl/common';
 import type { NormalizedPlaybook } from '@noetl/dsl';
 import type { EventEnvelope, EventPayloads, NoetlEvent } from '@noetl/events';
+import { adopt, cowSession, own } from './cow';
 import { limitsFromRecord } from './limits';
 import { pmapGet, pmapSet } from './pmap';
-import { chunkedSet, createExecutionState, isTerminal, liveRun, withoutRun, withRun } from './state';
+import { chunkedSet, copyRun, createExecutionState, emptyRuns, isTerminal, liveRun, ownIteration, ownLoop, ownRun, ownSeen, ownState, ownStats, withoutRun, withRun } from './state';
 import type { ExecutionState, IterationState, LoopState, PendingToken, RunState, SeenCounters, StepRecord } from './types';
 
 /**
@@ -25,7 +26,29 @@ export interface FoldResult {
   applied: boolean;
 }
 
-const SCHED_ID = /\/s\/(\d+)\.(\d+)$/;
+/** `[seq, k]` of a scheduler event id `<exec>/s/<seq>.<k>` (same as /\/s\/(\d+)\.(\d+)$/, without a regex per event). */
+function schedulerEventNo(id: string): [number, number] | undefined {
+  const at = id.lastIndexOf('/s/');
+  if (at < 0) return undefined;
+  let seq = 0;
+  let k = 0;
+  let i = at + 3;
+  const n = id.length;
+  const start = i;
+  for (; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c === 46) break; // '.'
+    if (c < 48 || c > 57) return undefined;
+    seq = seq * 10 + (c - 48);
+  }
+  if (i === start || i >= n - 1) return undefined;
+  for (i += 1; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    k = k * 10 + (c - 48);
+  }
+  return [seq, k];
+}
 
 const noop = (state: ExecutionState): FoldResult => ({ state, triggers: [], applied: false });
 const done = (state: ExecutionState, triggers: Trigger[] = []): FoldResult => ({ state, triggers, applied: true });
@@ -45,7 +68,9 @@ function seenCheck(seen: SeenCounters, e: NoetlEvent): SeenCounters | null {
   if (!w) return seen;
   const last = seen[w.epoch];
   if (last !== undefined && w.n <= last) return null;
-  return { ...seen, [w.epoch]: w.n };
+  const out = ownSeen(seen);
+  out[w.epoch] = w.n;
+  return out;
 }
 
 function stepRecord(state: ExecutionState, name: string): StepRecord {
@@ -53,11 +78,13 @@ function stepRecord(state: ExecutionState, name: string): StepRecord {
 }
 
 function withStep(state: ExecutionState, name: string, rec: StepRecord): ExecutionState {
-  return { ...state, steps: pmapSet(state.steps, name, rec) };
+  const s = ownState(state);
+  s.steps = pmapSet(s.steps, name, rec);
+  return s;
 }
 
 function haltLoops(runs: Record<string, RunState>): Record<string, RunState> {
-  const out: Record<string, RunState> = {};
+  const out = emptyRuns();
   for (const [id, r] of Object.entries(runs)) out[id] = r.loop && !r.loop.halted ? { ...r, loop: { ...r.loop, halted: true } } : r;
   return out;
 }
@@ -66,12 +93,22 @@ function discardTokens(state: ExecutionState, ids: readonly string[] | 'all'): E
   const drop = ids === 'all' ? new Set(state.tokens.map((t) => t.id)) : new Set(ids);
   if (drop.size === 0) return state;
   const dropped = state.tokens.filter((t) => drop.has(t.id)).map((t) => t.id);
-  return { ...state, tokens: state.tokens.filter((t) => !drop.has(t.id)), discarded_tokens: [...state.discarded_tokens, ...dropped] };
+  const s = ownState(state);
+  s.tokens = state.tokens.filter((t) => !drop.has(t.id));
+  s.discarded_tokens = [...state.discarded_tokens, ...dropped];
+  return s;
 }
 
 function consumeTokens(state: ExecutionState, ids: readonly string[]): ExecutionState {
+  const s = ownState(state);
+  if (ids.length === 1) {
+    const i = s.tokens.findIndex((t) => t.id === ids[0]);
+    if (i >= 0) (s.tokens = own(s.tokens)).splice(i, 1);
+    return s;
+  }
   const drop = new Set(ids);
-  return { ...state, tokens: state.tokens.filter((t) => !drop.has(t.id)) };
+  s.tokens = adopt(s.tokens.filter((t) => !drop.has(t.id)));
+  return s;
 }
 
 /** Counted terminal of a step run (T3.2): drop the live run, record the step's latest status. */
@@ -79,13 +116,20 @@ function endRun(state: ExecutionState, run: RunState, status: 'done' | 'failed' 
   let s = withoutRun(state, run.id);
   const prev = stepRecord(s, run.step);
   // a success replaces the previous result (R13.6); a failure keeps it (R13.3)
-  const base: StepRecord = status === 'done' ? { order: prev.order, runs: prev.runs, ...(prev.skipped ? { skipped: true } : {}) } : prev;
-  const rec: StepRecord = { ...base, ...patch, status, step_run_id: run.id, completed_at: ts };
+  let rec: StepRecord;
+  if (status === 'done') {
+    rec = { order: prev.order, runs: prev.runs };
+    if (prev.skipped) rec.skipped = true;
+  } else rec = Object.assign({}, prev);
+  Object.assign(rec, patch);
+  rec.status = status;
+  rec.step_run_id = run.id;
+  rec.completed_at = ts;
   if (status !== 'done') rec.error = patch.error ?? null;
   else rec.error = null;
   s = withStep(s, run.step, rec);
-  if (status === 'done') s = { ...s, last_success: run.step };
-  if (status === 'cancelled') s = { ...s, cancelled_runs: [...s.cancelled_runs, run.id] };
+  if (status === 'done') s.last_success = run.step;
+  if (status === 'cancelled') (s.cancelled_runs = own(s.cancelled_runs)).push(run.id);
   return s;
 }
 
@@ -123,10 +167,14 @@ function ownerOf(state: ExecutionState, e: NoetlEvent): { run: RunState; loop?: 
 function replaceOwner(state: ExecutionState, o: { run: RunState; loop?: LoopState; idx?: number }, patch: Partial<IterationState> & Partial<RunState>): ExecutionState {
   if (o.loop && o.idx !== undefined) {
     const idx = o.idx;
-    const in_flight = o.loop.in_flight.map((x) => (x.index === idx ? { ...x, ...(patch as Partial<IterationState>) } : x));
-    return withRun(state, { ...o.run, loop: { ...o.loop, in_flight } });
+    const run = ownRun(o.run);
+    const loop = (run.loop = ownLoop(o.loop));
+    const inFlight = (loop.in_flight = own(loop.in_flight));
+    const j = inFlight.findIndex((x) => x.index === idx);
+    if (j >= 0) inFlight[j] = Object.assign(ownIteration(inFlight[j]), patch as Partial<IterationState>);
+    return withRun(state, run);
   }
-  return withRun(state, { ...o.run, ...(patch as Partial<RunState>) });
+  return withRun(state, Object.assign(ownRun(o.run), patch as Partial<RunState>));
 }
 
 /** `step.started` / `loop.iteration.started`: idempotent, so no dedupe record is needed. */
@@ -156,7 +204,9 @@ function indexFromIterationId(id: string | undefined): number | undefined {
 }
 
 function bumpTasks(state: ExecutionState): ExecutionState {
-  return { ...state, stats: { ...state.stats, tasks: state.stats.tasks + 1 } };
+  const s = ownState(state);
+  (s.stats = ownStats(s.stats)).tasks += 1;
+  return s;
 }
 
 /**
@@ -168,18 +218,20 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
   if (e.execution_id !== state.execution_id) return noop(state);
   // T10.1 for scheduler events: ids `<exec>/s/<seq>.<k>` increase along the log
   if (e.source === 'scheduler') {
-    const m = SCHED_ID.exec(e.event_id);
+    const m = schedulerEventNo(e.event_id);
     if (m) {
-      const seq = Number(m[1]);
-      const k = Number(m[2]);
+      const seq = m[0];
+      const k = m[1];
       if (state.mark && (seq < state.mark[0] || (seq === state.mark[0] && k <= state.mark[1]))) return noop(state);
-      state = { ...state, mark: [seq, k] };
+      state = ownState(state);
+      state.mark = [seq, k];
     }
   }
   switch (e.event_type) {
     case 'execution.requested': {
       if (state.status !== 'new' || state.playbook) return noop(state);
-      const s: ExecutionState = { ...state, root_execution_id: e.root_execution_id };
+      const s = ownState(state);
+      s.root_execution_id = e.root_execution_id;
       if (e.parent_execution_id) s.parent_execution_id = e.parent_execution_id;
       if (e.payload.parent) s.parent = e.payload.parent;
       return done(s, [{ kind: 'start', event: e }]);
@@ -187,17 +239,15 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
     case 'execution.started': {
       if (state.status !== 'new') return noop(state);
       const p = e.payload;
-      const s: ExecutionState = {
-        ...state,
-        status: 'running',
-        root_execution_id: e.root_execution_id,
-        playbook: p.playbook,
-        entry_step: p.entry_step,
-        started_at: e.ts,
-        workload: p.workload ?? {},
-        ctx: p.ctx ?? {},
-        limits: limitsFromRecord(p.limits),
-      };
+      const s = ownState(state);
+      s.status = 'running';
+      s.root_execution_id = e.root_execution_id;
+      s.playbook = p.playbook;
+      s.entry_step = p.entry_step;
+      s.started_at = e.ts;
+      s.workload = p.workload ?? {};
+      s.ctx = p.ctx ?? {};
+      s.limits = limitsFromRecord(p.limits);
       if (e.parent_execution_id) s.parent_execution_id = e.parent_execution_id;
       if (p.parent) s.parent = p.parent;
       return done(s);
@@ -212,28 +262,30 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
         back_edge: p.back_edge === true,
         event: p.origin.boundary ?? { name: p.origin.event },
       };
-      return done({ ...state, tokens: [...state.tokens, tok] });
+      const s = ownState(state);
+      (s.tokens = own(s.tokens)).push(tok);
+      return done(s);
     }
     case 'step.scheduled': {
       const p = e.payload;
       if (state.status !== 'running' || state.runs[p.step_run_id]) return noop(state);
       let s = consumeTokens(state, p.token_ids);
-      const run: RunState = {
+      const run = copyRun({
         id: p.step_run_id,
         step: p.step,
         run_no: p.run_no,
         args: p.args ?? {},
         pool: p.pool,
+        command_id: p.command_id || undefined,
+        deadline: p.deadline || undefined,
         scheduled_at: e.ts,
         started: false,
         seen: {},
         is_loop: p.loop === true,
-      };
-      if (p.command_id) run.command_id = p.command_id;
-      if (p.deadline) run.deadline = p.deadline;
+      });
       s = withRun(s, run);
       s = withStep(s, p.step, { ...stepRecord(s, p.step), runs: p.run_no });
-      s = { ...s, stats: { ...s.stats, step_runs: s.stats.step_runs + 1 } };
+      (s.stats = ownStats(s.stats)).step_runs += 1;
       return done(s);
     }
     case 'step.skipped': {
@@ -291,10 +343,14 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
       const run = liveRun(state, e.step_run_id);
       if (!run?.loop) return noop(state);
       const p = e.payload;
-      if (run.loop.in_flight.some((x) => x.index === p.index)) return noop(state);
+      const inFlight0 = run.loop.in_flight;
+      for (let i = 0; i < inFlight0.length; i++) if (inFlight0[i].index === p.index) return noop(state);
       const it: IterationState = { index: p.index, id: p.iteration_id, command_id: p.command_id, started: false, seen: {} };
-      const loop: LoopState = { ...run.loop, in_flight: [...run.loop.in_flight, it], next_index: Math.max(run.loop.next_index, p.index + 1) };
-      return done(withRun(state, { ...run, loop }));
+      const owned = ownRun(run);
+      const loop = (owned.loop = ownLoop(run.loop));
+      (loop.in_flight = own(loop.in_flight)).push(it);
+      if (p.index + 1 > loop.next_index) loop.next_index = p.index + 1;
+      return done(withRun(state, owned));
     }
     case 'loop.iteration.started':
       return markStarted(state, e);
@@ -318,41 +374,41 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
           refs = true;
         } else ctx = setPath(ctx, op.path, op.value === undefined ? null : op.value);
       }
-      const s: ExecutionState = { ...state, ctx };
+      const s = ownState(state);
+      s.ctx = ctx;
       if (refs) s.ctx_has_refs = true;
       return done(s);
     }
     case 'next.evaluated': {
       if (e.payload.boundary === 'step.failed' && e.payload.fired.length > 0) {
-        return done({ ...state, stats: { ...state.stats, handled_failures: state.stats.handled_failures + 1 } });
+        const s = ownState(state);
+        (s.stats = ownStats(s.stats)).handled_failures += 1;
+        return done(s);
       }
       return done(state);
     }
     case 'x.execution.failing': {
       const p = e.payload;
       let s: ExecutionState = state;
-      if (p.step !== undefined) s = { ...s, failed_steps: [...s.failed_steps, { step: p.step, step_run_id: p.step_run_id ?? null, error: p.error }] };
+      if (p.step !== undefined) {
+        s = ownState(s);
+        s.failed_steps = [...s.failed_steps, { step: p.step, step_run_id: p.step_run_id ?? null, error: p.error }];
+      }
       if (s.status === 'running') {
-        s = discardTokens(s, p.discarded_tokens);
-        s = {
-          ...s,
-          status: 'failing',
-          runs: haltLoops(s.runs),
-          failure: { error: p.error, phase: p.phase, ...(p.step !== undefined ? { step: p.step } : {}), cancel_running: playbook.executor.policy.failure?.on_unhandled === 'cancel', at: e.ts },
-        };
+        s = ownState(discardTokens(s, p.discarded_tokens));
+        s.status = 'failing';
+        s.runs = haltLoops(s.runs);
+        s.failure = { error: p.error, phase: p.phase, ...(p.step !== undefined ? { step: p.step } : {}), cancel_running: playbook.executor.policy.failure?.on_unhandled === 'cancel', at: e.ts };
       }
       return done(s);
     }
     case 'execution.cancel_requested': {
       if (state.status !== 'running' && state.status !== 'failing') return noop(state);
       const p = e.payload;
-      let s = discardTokens(state, 'all');
-      s = {
-        ...s,
-        status: 'cancelling',
-        runs: haltLoops(s.runs),
-        cancel: { reason: p.reason, cascade: p.cascade !== false, requested_by: p.requested_by, at: e.ts, deadline: e.source === 'scheduler' && p.reason === 'deadline' },
-      };
+      const s = ownState(discardTokens(state, 'all'));
+      s.status = 'cancelling';
+      s.runs = haltLoops(s.runs);
+      s.cancel = { reason: p.reason, cascade: p.cascade !== false, requested_by: p.requested_by, at: e.ts, deadline: e.source === 'scheduler' && p.reason === 'deadline' };
       return done(s, [{ kind: 'cancel' }]);
     }
     case 'execution.completed':
@@ -374,7 +430,11 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
 }
 
 function endExecution(state: ExecutionState, status: 'completed' | 'failed' | 'cancelled', ts: string, extra: Partial<ExecutionState>): ExecutionState {
-  const s: ExecutionState = { ...state, status, ended_at: ts, tokens: [], runs: {} };
+  const s = ownState(state);
+  s.status = status;
+  s.ended_at = ts;
+  s.tokens = [];
+  s.runs = emptyRuns();
   if (extra.result !== undefined) s.result = extra.result;
   if (extra.result_ref !== undefined) s.result_ref = extra.result_ref;
   if (extra.final_step !== undefined) s.final_step = extra.final_step;
@@ -390,7 +450,11 @@ function foldIterationEnd(
   const index = e.payload.index ?? e.iteration_index;
   const found = iterationOf(run, index);
   if (!run || !found) return noop(state); // T3.2 / T10.8: first terminal wins
-  const loop: LoopState = { ...found.loop, in_flight: found.loop.in_flight.filter((x) => x.index !== index) };
+  const owned = ownRun(run);
+  const loop = (owned.loop = ownLoop(found.loop));
+  const inFlight = (loop.in_flight = own(loop.in_flight));
+  const at = inFlight.indexOf(found.it);
+  if (at >= 0) inFlight.splice(at, 1);
   if (e.event_type === 'loop.iteration.done') {
     const p = e.payload as EventPayloads['loop.iteration.done'];
     const value = p.result_ref ?? (p.result === undefined ? null : p.result);
@@ -403,22 +467,25 @@ function foldIterationEnd(
         ? (e.payload as EventPayloads['loop.iteration.failed']).error
         : makeError('cancelled', 'CANCELLED', `iteration cancelled: ${(e.payload as EventPayloads['loop.iteration.cancelled']).reason}`);
     loop.failed += 1;
-    loop.errors = [...loop.errors, { index, error }];
+    (loop.errors = own(loop.errors)).push({ index, error });
     if (loop.first_error === null) loop.first_error = error;
     if (loop.failure_mode === 'fail_fast') loop.halted = true;
   }
-  return done(withRun(state, { ...run, loop }), [{ kind: 'iteration', runId: run.id, index, event: e }]);
+  return done(withRun(state, owned), [{ kind: 'iteration', runId: run.id, index, event: e }]);
 }
 
 /** Public fold (replay path): applies recorded facts only, never re-evaluates templates (T10.6). */
 export function foldEvent(state: ExecutionState, playbook: NormalizedPlaybook, event: NoetlEvent): ExecutionState {
-  return applyEvent(state, playbook, event).state;
+  return cowSession(() => applyEvent(state, playbook, event).state);
 }
 
 /** State = fold of the log (T10.6). The execution id is taken from the first event. */
 export function replay(playbook: NormalizedPlaybook, events: NoetlEvent[]): ExecutionState {
   if (events.length === 0) throw new Error('replay: empty event list');
-  let s = createExecutionState(events[0].execution_id);
-  for (const e of events) s = applyEvent(s, playbook, e).state;
-  return s;
+  // one copy-on-write session for the whole log: every intermediate state is private to replay
+  return cowSession(() => {
+    let s = createExecutionState(events[0].execution_id);
+    for (const e of events) s = applyEvent(s, playbook, e).state;
+    return s;
+  });
 }

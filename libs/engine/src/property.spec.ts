@@ -254,6 +254,7 @@ describe('property: live state == replay(log), invariants hold (fast-check)', ()
           script: outcomes(seed, failPct / 100, defs),
           random: lcg(seed),
           trace: true,
+          freezeInputs: true,
           ...(chaos ? { chaos: { redeliver: 0.2, duplicate: 0.1 } } : {}),
         });
         sim.run();

@@ -61,9 +61,17 @@ function signature(state: ExecutionState): string {
   return sig;
 }
 
+function anyDeadline(state: ExecutionState): boolean {
+  for (const id in state.runs) if (state.runs[id].deadline) return true;
+  return false;
+}
+
 /** Timers to set (new in `after`) and to clear (gone since `before`). */
 export function diffTimers(before: ExecutionState, after: ExecutionState, playbook: NormalizedPlaybook): { set: TimerRequest[]; clear: string[] } {
   if (before.runs === after.runs && before.status === after.status) return { set: [], clear: [] };
+  // the common case (same status, no run with a deadline on either side) without building signatures
+  if (before.status === after.status && before.started_at === after.started_at && before.cancel === after.cancel && before.failure === after.failure &&
+    !anyDeadline(before) && !anyDeadline(after)) return { set: [], clear: [] };
   if (signature(before) === signature(after)) return { set: [], clear: [] };
   const a = activeTimers(before, playbook);
   const b = activeTimers(after, playbook);

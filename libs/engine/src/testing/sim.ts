@@ -161,6 +161,17 @@ export interface SimOptions {
   chaos?: { redeliver: number; duplicate: number };
   /** keep (state before, input, env) of every fed event, for determinism checks */
   trace?: boolean;
+  /**
+   * Deep-freeze every state before it is handed to processEvent: a write to any object the input
+   * state holds then throws (strict mode), which checks the copy-on-write discipline (cow.ts).
+   */
+  freezeInputs?: boolean;
+}
+
+function deepFreeze(v: unknown): void {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
 }
 
 /** Runs one execution against the simulated worker, keeping the full log with sequence numbers. */
@@ -201,6 +212,7 @@ export class Sim {
     this.log.push({ ...ev, seq });
     const env = this.env(seq);
     const before = this.state;
+    if (this.opts.freezeInputs) deepFreeze(before);
     const res = processEvent(this.state, this.playbook, ev, env);
     if (this.opts.trace) this.trace.push({ before, input: ev, env, result: res });
     this.results.push(res);
