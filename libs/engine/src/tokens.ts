@@ -7,6 +7,7 @@ import { recordUnhandled } from './failure';
 import { pmapGet } from './pmap';
 import { startLoop } from './loops';
 import { condition, EvalFailure, makeSchedulerScope } from './render';
+import type { EventPayloads } from '@noetl/events';
 import type { ExecutionState, PendingToken } from './types';
 
 /**
@@ -101,22 +102,20 @@ function scheduleRun(d: Driver, step: Step, tokenIds: string[], args: Record<str
   const isLoop = step.loop !== undefined;
   const commandId = isLoop ? undefined : `${runId}/c1`;
   const deadline = typeof step.timeout_s === 'number' && step.timeout_s > 0 ? new Date(Date.parse(d.env.now) + step.timeout_s * 1000).toISOString() : undefined;
-  d.emit(
-    'step.scheduled',
-    {
-      step_run_id: runId,
-      step: step.name,
-      run_no: (pmapGet(d.state.steps, step.name)?.runs ?? 0) + 1,
-      token_ids: tokenIds,
-      args,
-      admission: { evaluated: step.admit !== undefined, rule_index: ruleIndex },
-      loop: isLoop,
-      ...(commandId ? { command_id: commandId } : {}),
-      pool: poolOf(d.playbook, step),
-      ...(deadline ? { deadline } : {}),
-    },
-    { step: step.name, step_run_id: runId, ...(commandId ? { command_id: commandId } : {}) },
-  );
+  // field by field in key order (conditional spreads in a literal are a slow path; once per step run)
+  const payload: EventPayloads['step.scheduled'] = {
+    step_run_id: runId,
+    step: step.name,
+    run_no: (pmapGet(d.state.steps, step.name)?.runs ?? 0) + 1,
+    token_ids: tokenIds,
+    args,
+    admission: { evaluated: step.admit !== undefined, rule_index: ruleIndex },
+    loop: isLoop,
+    pool: poolOf(d.playbook, step),
+  };
+  if (commandId) payload.command_id = commandId;
+  if (deadline) payload.deadline = deadline;
+  d.emit('step.scheduled', payload, commandId ? { step: step.name, step_run_id: runId, command_id: commandId } : { step: step.name, step_run_id: runId });
   const run = d.state.runs[runId];
   if (isLoop) startLoop(d, run, event);
   else d.commands.push(buildCommand(d.state, d.playbook, run, d.env.now, null));
