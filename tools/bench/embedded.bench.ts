@@ -13,15 +13,23 @@
  * (c) paginate  a loop of 1 item whose pipeline pages 200 times with a policy `jump` back while
  *               `iter.page < 200` (init, then fetch + paginate per page: 401 task visits, one command)
  *
- * Each scenario runs in its own child process (`node --expose-gc --import tsx`), so memory figures
- * are not polluted by other scenarios. In a child: warm-up runs (>= 2, >= 1.5 s), then the timing runs (median
- * and best reported; no forced GC around them), then 2 memory runs that start from a full GC: peak RSS
- * (sampled every 10 ms), RSS and heap after completion + full GC with the runtime — and its event
- * log — still open, the heap the log alone holds, and the heap left after closing the runtime.
+ * Each scenario runs in its own child process (`node --expose-gc [--max-semi-space-size=N] --import tsx`),
+ * so memory figures are not polluted by other scenarios. In a child: warm-up runs (>= 5, >= 3 s;
+ * they also count the logged events), then the timing runs (median and best reported; no forced GC
+ * around them), then 2 memory runs that start from a full GC: peak RSS (sampled every 10 ms), RSS
+ * and heap after completion + full GC (and a 250 ms pause: V8 returns freed pages on background
+ * threads) with the runtime — and its event log — still open (measured before anything reads the
+ * log back), and the heap left after closing the runtime. The event log
+ * keeps a bounded tail of each run in memory and spills older events to a temp file
+ * (`eventLog.memoryEvents`, default 8,192); "spilled/unit" says how many events per unit went there.
  * "GC µs" is main-thread GC pause time inside the run (perf_hooks). Baselines: a plain JS loop
  * building the same number of small event objects per unit as the real run logged, pushing them
  * into an array and JSON.stringify-ing each (the irreducible cost of recording the events).
  * Numbers only, no assertions; report the load average with them (the machine may be shared).
+ *
+ *   --semi N        young generation of the children: --max-semi-space-size=N (MiB; default 0 =
+ *                   node's own, as `noetl` runs)
+ *   --only S[,S..]  run only these scenarios (chain, loop, paginate)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +37,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { loadPlaybook, type NormalizedPlaybook } from '@noetl/dsl';
-import { createDefaultTools, createEmbeddedRuntime } from '@noetl/embedded';
+import { createDefaultTools, createEmbeddedRuntime, DEFAULT_MEMORY_EVENTS } from '@noetl/embedded';
 import type { ToolRegistry } from '@noetl/tools';
 import { loopYaml } from './playbooks';
 
@@ -45,6 +53,22 @@ const argStr = (name: string): string | undefined => {
 };
 const gc = (globalThis as { gc?: () => void }).gc;
 const MiB = 1024 * 1024;
+/** the runtime's default in-memory tail of the event log (events beyond it per tree are spilled) */
+const MEMORY_EVENTS = (DEFAULT_MEMORY_EVENTS as number | undefined) ?? Number.POSITIVE_INFINITY;
+/**
+ * Events of a run with `n` events that sit in the spill file: the log spills the oldest
+ * min(1,024, MEMORY_EVENTS / 2) events of a tree's tail each time the tail reaches MEMORY_EVENTS
+ * (libs/embedded/src/log.ts).
+ */
+function spilledOf(n: number): number {
+  const chunk = Math.min(1024, MEMORY_EVENTS >> 1);
+  return n < MEMORY_EVENTS ? 0 : (Math.floor((n - MEMORY_EVENTS) / chunk) + 1) * chunk;
+}
+/**
+ * Young generation of the children (MiB; 0 = node's default, what `noetl` runs with). A larger one
+ * (--semi 32/64) was measured: no consistent gain here, +20–30 MiB RSS (docs/benchmarks.md).
+ */
+const SEMI_SPACE_MIB = 0;
 
 // ------------------------------------------------------------------ playbooks
 function load(yaml: string): NormalizedPlaybook {
@@ -116,11 +140,11 @@ interface MemoryRun {
   /** heap after completion + full GC minus heap after full GC before the run (runtime and log open) */
   heapGrowth: number;
   rssGrowth: number;
-  /** heap held by the run's event log alone (runtime closed, only the logged events kept) */
-  heapLog: number;
-  /** heap left after closing the runtime and dropping the log (a leak shows here) */
+  /** heap left after closing the runtime and dropping it (a leak shows here) */
   heapAfterClose: number;
   logJsonBytes: number;
+  /** events of the run in the log's spill file (not in memory) */
+  spilled: number;
 }
 
 export interface ChildResult {
@@ -134,6 +158,7 @@ export interface ChildResult {
   eventsPerUnit: number;
   resultBytesPerUnit: number;
   load: number[];
+  semiSpaceMib: number;
 }
 
 /** main-thread GC pauses, from a perf_hooks observer (children only) */
@@ -185,9 +210,10 @@ async function execute(env: Env, onStart?: () => void): Promise<{ rt: ReturnType
   return { rt, id, result: outcome.result, wallUs, cpuUs: cpu.user + cpu.system, p0, p1 };
 }
 
-async function timingRun(env: Env): Promise<{ run: TimingRun; result: unknown }> {
+async function timingRun(env: Env, countEvents: boolean): Promise<{ run: TimingRun; result: unknown }> {
   const r = await execute(env);
-  const events = r.rt.treeEvents(r.id).length;
+  // reading a spilled log back is not free: only warm-up runs count (every run logs the same events)
+  const events = countEvents ? r.rt.treeEvents(r.id).length : 0;
   await r.rt.close();
   await new Promise((res) => setTimeout(res, 0)); // the gc observer delivers asynchronously
   let gcUs = 0;
@@ -196,18 +222,22 @@ async function timingRun(env: Env): Promise<{ run: TimingRun; result: unknown }>
   return { run: { wallUs: r.wallUs, cpuUs: r.cpuUs, gcUs, events }, result: r.result };
 }
 
-async function memoryRun(env: Env): Promise<MemoryRun> {
+/**
+ * Full GC, then a pause and another full GC: V8 sweeps and returns freed pages to the OS on
+ * background threads, so RSS read right after a GC still counts pages that are about to go.
+ */
+async function settle(): Promise<void> {
   await collect();
-  await new Promise((r) => setTimeout(r, 100)); // concurrent sweeping of that GC finishes
+  await new Promise((r) => setTimeout(r, 250));
+  await collect();
+}
+
+async function memoryRun(env: Env, totalEvents: number): Promise<MemoryRun> {
+  await settle();
   const heap0 = process.memoryUsage().heapUsed;
   const rss0 = process.memoryUsage().rss;
   // the runtime lives only inside measureOpen (a returned async frame keeps nothing alive)
-  let kept: { out: MemoryRun; events: unknown[] | null } | null = await measureOpen(env, heap0, rss0);
-  const out = kept.out;
-  await collect();
-  out.heapLog = process.memoryUsage().heapUsed - heap0;
-  kept.events = null;
-  kept = null;
+  const out = await measureOpen(env, heap0, rss0, totalEvents);
   // pending timers/promises of the closed runtime may still hold it for a moment: settle first
   let heap = Number.POSITIVE_INFINITY;
   for (let i = 0; i < 5; i++) {
@@ -221,8 +251,11 @@ async function memoryRun(env: Env): Promise<MemoryRun> {
   return out;
 }
 
-/** Runs once; measures after completion + full GC with the runtime open; closes it; hands back the logged events. */
-async function measureOpen(env: Env, heap0: number, rss0: number): Promise<{ out: MemoryRun; events: unknown[] }> {
+/**
+ * Runs once; measures after completion + full GC with the runtime open (before anything reads the
+ * log back, which would materialize spilled events); then sizes the log as JSON; closes it.
+ */
+async function measureOpen(env: Env, heap0: number, rss0: number, totalEvents: number): Promise<MemoryRun> {
   let peak = rss0;
   let sampler: NodeJS.Timeout | undefined;
   const r = await execute(env, () => {
@@ -233,16 +266,15 @@ async function measureOpen(env: Env, heap0: number, rss0: number): Promise<{ out
   });
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage.rss());
-  const events: unknown[] = [...r.rt.treeEvents(r.id)];
-  let logJsonBytes = 0;
-  for (const e of events) logJsonBytes += Buffer.byteLength(JSON.stringify(e));
-  await collect();
+  await settle();
   const mem = process.memoryUsage();
   const out: MemoryRun = {
-    peakRss: peak, rssAfterGc: mem.rss, heapGrowth: mem.heapUsed - heap0, rssGrowth: mem.rss - rss0, heapLog: 0, heapAfterClose: 0, logJsonBytes,
+    peakRss: peak, rssAfterGc: mem.rss, heapGrowth: mem.heapUsed - heap0, rssGrowth: mem.rss - rss0, heapAfterClose: 0, logJsonBytes: 0,
+    spilled: spilledOf(totalEvents),
   };
+  for (const e of r.rt.treeEvents(r.id)) out.logJsonBytes += Buffer.byteLength(JSON.stringify(e));
   await r.rt.close();
-  return { out, events };
+  return out;
 }
 
 /**
@@ -285,19 +317,22 @@ async function child(s: Scenario, size: number, reps: number): Promise<void> {
   try {
     const units = unitsOf(s, size);
     const env: Env = { pb: playbookFor(s, size), tools, home };
-    // warm-up (JIT, lazy requires, tool registry): at least 2 runs and 1.5 s
-    const warmEnd = Date.now() + 1500;
-    for (let i = 0; i < 2 || Date.now() < warmEnd; i++) await timingRun(env);
+    // warm-up (JIT, lazy requires, tool registry, heap sizing): at least 5 runs and 3 s — with
+    // less, the first timing runs of the chain were still 2-3x slower than the later ones
+    const warmEnd = Date.now() + 3000;
+    let totalEvents = 0;
+    for (let i = 0; i < 5 || Date.now() < warmEnd; i++) totalEvents = (await timingRun(env, i === 0)).run.events || totalEvents;
     const timing: TimingRun[] = [];
     let result: unknown;
     for (let i = 0; i < reps; i++) {
-      const r = await timingRun(env);
+      const r = await timingRun(env, false);
+      r.run.events = totalEvents;
       timing.push(r.run);
       result = r.result;
     }
     const memory: MemoryRun[] = [];
-    for (let i = 0; i < 2; i++) memory.push(await memoryRun(env));
-    const eventsPerUnit = timing[0].events / units;
+    for (let i = 0; i < 2; i++) memory.push(await memoryRun(env, totalEvents));
+    const eventsPerUnit = totalEvents / units;
     baseline(units, eventsPerUnit, s === 'loop'); // warm-up
     const baselineUs = Array.from({ length: reps }, () => baseline(units, eventsPerUnit, s === 'loop'));
     const res: ChildResult = {
@@ -305,6 +340,7 @@ async function child(s: Scenario, size: number, reps: number): Promise<void> {
       timing, memory, baselineUs, eventsPerUnit,
       resultBytesPerUnit: s === 'loop' ? Buffer.byteLength(JSON.stringify(result)) / units : 0,
       load: loadavg(),
+      semiSpaceMib: semiOf(),
     };
     process.stdout.write(`\n@@RESULT ${JSON.stringify(res)}\n`);
   } finally {
@@ -322,8 +358,16 @@ const median = (xs: number[]): number => {
 const mt = (r: ChildResult, f: (x: TimingRun) => number) => median(r.timing.map(f));
 const mm = (r: ChildResult, f: (x: MemoryRun) => number) => median(r.memory.map(f));
 
+/** the children's --max-semi-space-size (MiB), from --semi or the default; 0 = node's own */
+function semiOf(): number {
+  const v = argStr('semi');
+  return v === undefined ? SEMI_SPACE_MIB : Number(v);
+}
+
 function spawnChild(s: Scenario, size: number, reps: number): ChildResult {
-  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', __filename, '--child', s, String(size), String(reps)], {
+  const semi = semiOf();
+  const flags = ['--expose-gc', ...(semi > 0 ? [`--max-semi-space-size=${semi}`] : [])];
+  const out = execFileSync(process.execPath, [...flags, '--import', 'tsx', __filename, '--child', s, String(size), String(reps), '--semi', String(semi)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * MiB,
@@ -348,6 +392,7 @@ function row(r: ChildResult): string[] {
     `${(mt(r, (x) => x.cpuUs) / r.units).toFixed(1)}`,
     `${(mt(r, (x) => x.gcUs) / r.units).toFixed(1)}`,
     `${r.eventsPerUnit.toFixed(2)}`,
+    `${(mm(r, (x) => x.spilled) / r.units).toFixed(2)}`,
     `${(base / r.units).toFixed(2)}`,
     `${(wall / base).toFixed(0)}x`,
     `${(mm(r, (x) => x.peakRss) / MiB).toFixed(0)}`,
@@ -365,7 +410,9 @@ function table(rows: string[][], head: string[]): string {
 async function main(): Promise<void> {
   const reps = argNum('reps', QUICK ? 3 : 9);
   const load0 = loadavg();
-  console.log(`embedded runtime benchmark — node ${process.version}, ${reps} timing runs/scenario (median) + 2 memory runs, ${QUICK ? 'quick' : 'full'}`);
+  const semi = semiOf();
+  console.log(`embedded runtime benchmark — node ${process.version}, ${reps} timing runs/scenario (median) + 2 memory runs, ${QUICK ? 'quick' : 'full'}, `
+    + `children with ${semi > 0 ? `--max-semi-space-size=${semi}` : "node's default young generation"}, event log tail ${MEMORY_EVENTS} events`);
   console.log(`load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}`);
   const results: ChildResult[] = [];
   const plan: [Scenario, number, number][] = [
@@ -375,38 +422,41 @@ async function main(): Promise<void> {
     ['loop', 10000, reps],
     ['paginate', 200, QUICK ? 5 : 15],
   ];
+  const only = argStr('only')?.split(',');
   for (const [s, size, n] of plan) {
+    if (only && !only.includes(s)) continue;
     const r = spawnChild(s, size, n);
     results.push(r);
     process.stderr.write(`  done ${s} ${size} (load ${r.load.map((x) => x.toFixed(2)).join(' ')})\n`);
   }
-  const head = ['scenario', 'wall ms', 'µs/unit', 'best µs/unit', 'units/s', 'CPU µs/unit', 'GC µs/unit', 'events/unit', 'baseline µs/unit', 'ratio', 'peak RSS MiB', 'RSS after GC MiB', 'heap growth MiB'];
+  const head = ['scenario', 'wall ms', 'µs/unit', 'best µs/unit', 'units/s', 'CPU µs/unit', 'GC µs/unit', 'events/unit', 'spilled/unit', 'baseline µs/unit', 'ratio', 'peak RSS MiB', 'RSS after GC MiB', 'heap growth MiB'];
   console.log('');
   console.log(table(results.map(row), head));
 
   // (b) memory vs completed iterations
   const loops = results.filter((r) => r.scenario === 'loop');
-  const lo = loops[0];
-  const hi = loops[loops.length - 1];
-  const dN = hi.size - lo.size;
-  const slope = (f: (x: MemoryRun) => number) => (mm(hi, f) - mm(lo, f)) / dN;
-  console.log('');
-  console.log('(b) memory after completion + full GC vs completed iterations (runtime and its event log still open):');
-  for (const r of loops) {
-    console.log(`  ${String(r.size).padStart(6)} iters: heap growth ${(mm(r, (x) => x.heapGrowth) / r.size).toFixed(0)} B/iter, of which the event log `
-      + `${(mm(r, (x) => x.heapLog) / r.size).toFixed(0)} B/iter (${r.eventsPerUnit.toFixed(1)} events/iter, ${(mm(r, (x) => x.logJsonBytes) / r.size).toFixed(0)} B/iter as JSON); `
-      + `RSS growth ${(mm(r, (x) => x.rssGrowth) / r.size).toFixed(0)} B/iter; iteration result ${r.resultBytesPerUnit.toFixed(0)} B as JSON; `
-      + `heap left after close ${(mm(r, (x) => x.heapAfterClose) / MiB).toFixed(2)} MiB`);
+  if (loops.length >= 2) {
+    const lo = loops[0];
+    const hi = loops[loops.length - 1];
+    const dN = hi.size - lo.size;
+    const slope = (f: (x: MemoryRun) => number) => (mm(hi, f) - mm(lo, f)) / dN;
+    console.log('');
+    console.log('(b) memory after completion + full GC vs completed iterations (runtime and its event log still open):');
+    for (const r of loops) {
+      console.log(`  ${String(r.size).padStart(6)} iters: heap growth ${(mm(r, (x) => x.heapGrowth) / r.size).toFixed(0)} B/iter, RSS growth ${(mm(r, (x) => x.rssGrowth) / r.size).toFixed(0)} B/iter; `
+        + `${r.eventsPerUnit.toFixed(1)} events/iter (${(mm(r, (x) => x.logJsonBytes) / r.size).toFixed(0)} B/iter as JSON), ${(mm(r, (x) => x.spilled) / r.size).toFixed(2)} spilled/iter; `
+        + `iteration result ${r.resultBytesPerUnit.toFixed(0)} B as JSON; heap left after close ${(mm(r, (x) => x.heapAfterClose) / MiB).toFixed(2)} MiB`);
+    }
+    console.log(`  slope ${lo.size} -> ${hi.size}: heap ${slope((x) => x.heapGrowth).toFixed(0)} B/iter, RSS after GC ${slope((x) => x.rssAfterGc).toFixed(0)} B/iter, `
+      + `peak RSS ${slope((x) => x.peakRss).toFixed(0)} B/iter`);
   }
-  const heapSlope = slope((x) => x.heapGrowth);
-  const logSlope = slope((x) => x.heapLog);
-  console.log(`  slope ${lo.size} -> ${hi.size}: heap ${heapSlope.toFixed(0)} B/iter = event log ${logSlope.toFixed(0)} + everything else ${(heapSlope - logSlope).toFixed(0)}; `
-    + `RSS after GC ${slope((x) => x.rssAfterGc).toFixed(0)} B/iter; peak RSS ${slope((x) => x.peakRss).toFixed(0)} B/iter`);
 
-  const chain = results.find((r) => r.scenario === 'chain')!;
-  const chainUs = mt(chain, (x) => x.wallUs) / chain.units;
-  console.log('');
-  console.log(`targets: >= 20,000 noop steps/s (chain: ${Math.round(1e6 / chainUs).toLocaleString('en-US')}), per-step overhead <= 50 µs (chain: ${chainUs.toFixed(1)} µs)`);
+  const chain = results.find((r) => r.scenario === 'chain');
+  if (chain) {
+    const chainUs = mt(chain, (x) => x.wallUs) / chain.units;
+    console.log('');
+    console.log(`targets: >= 20,000 noop steps/s (chain: ${Math.round(1e6 / chainUs).toLocaleString('en-US')}), per-step overhead <= 50 µs (chain: ${chainUs.toFixed(1)} µs)`);
+  }
   const load1 = loadavg();
   console.log(`load average at end: ${load1.map((x) => x.toFixed(2)).join(' ')} (2 cores; wall figures on a shared machine; CPU counts every thread of the process: GC helpers, JIT)`);
   const json = argStr('json');

@@ -95,9 +95,26 @@ async function eventLoop(): Promise<number> {
   return visits;
 }
 
+/** The same deps as the embedded runtime gives its workers: the inbox takes events synchronously, epoch-ms clock. */
+const syncDeps: WorkerDeps = {
+  ...deps,
+  emit: (e) => {
+    sinkEvents.push(e);
+  },
+  nowMs: Date.now,
+};
+
 async function worker(): Promise<number> {
+  return runWith(deps);
+}
+
+async function workerSync(): Promise<number> {
+  return runWith(syncDeps);
+}
+
+async function runWith(d: WorkerDeps): Promise<number> {
   sinkEvents = [];
-  const r = await runCommand(command, { epoch: 1, signal }, deps);
+  const r = await runCommand(command, { epoch: 1, signal }, d);
   if (r.status !== 'done') throw new Error(`bench pipeline failed: ${JSON.stringify(r.terminal.payload)}`);
   return (r.terminal.payload as { task_visits: number }).task_visits;
 }
@@ -128,10 +145,11 @@ async function main(): Promise<void> {
   const base = await measure('plain JS loop (same control flow, no events)', plainLoop);
   const evLoop = await measure('plain JS loop + 3 awaited event pushes per visit', eventLoop);
   const w = await measure('worker-runtime runCommand (noop tasks, templates, policies, events)', worker);
+  const ws = await measure('  same, synchronous emit + epoch-ms clock (the embedded host)', workerSync);
   if (w.visitsPerRun !== 2 * PAGES) throw new Error(`expected ${2 * PAGES} visits, got ${w.visitsPerRun}`);
   const fmt = (n: number) => n.toFixed(3).padStart(10);
   console.log(`\nworker pipeline interpreter: ${w.visitsPerRun}-visit jump-based pagination, 7 rounds (best / median)`);
-  for (const r of [base, evLoop, w]) console.log(`  ${r.name.padEnd(70)} ${fmt(r.best)} / ${fmt(r.median)} us/visit`);
+  for (const r of [base, evLoop, w, ws]) console.log(`  ${r.name.padEnd(70)} ${fmt(r.best)} / ${fmt(r.median)} us/visit`);
   console.log(`  interpreter overhead vs plain loop (median): ${fmt(w.median - base.median)} us/visit; vs event loop: ${fmt(w.median - evLoop.median)} us/visit`);
   console.log(`  => ${Math.round(1e6 / w.median).toLocaleString('en-US')} task visits/s on one core at the median (${Math.round(1e6 / w.median / (2 * PAGES)).toLocaleString('en-US')} pipelines/s)`);
 }

@@ -34,7 +34,11 @@ export interface WorkQueueOptions<T> {
   /** deliveries before the message is dropped with an advisory (default 3) */
   maxDeliver?: number;
   onMaxDeliver?: (advisory: MaxDeliverAdvisory<T>) => void;
-  /** a second publish with the same id within this window is dropped (default 2 min) */
+  /**
+   * A second publish with the same id within this window is dropped (default 2 min). 0: only an
+   * id still in the queue (not yet acked or terminated) is dropped, and no id is remembered after
+   * that (nothing kept per finished message).
+   */
   duplicateWindowMs?: number;
   /** clock for the duplicate window (tests) */
   now?: () => number;
@@ -46,7 +50,12 @@ interface Entry<T> {
   deliveries: number;
   /** ready for delivery not before this time (nak delay) */
   notBefore: number;
-  ackTimer: NodeJS.Timeout | null;
+  /** while delivered: redelivery time (monotonic ms, `performance.now()`) unless acked or in-progress-acked */
+  ackAt: number;
+  /** links of the delivered list (see WorkQueue): intrusive, no allocation per delivery */
+  prev: Entry<T> | null;
+  next: Entry<T> | null;
+  listed: boolean;
   delayTimer: NodeJS.Timeout | null;
   state: 'ready' | 'delayed' | 'delivered' | 'done';
 }
@@ -54,7 +63,6 @@ interface Entry<T> {
 interface Waiter<T> {
   resolve(d: Delivery<T> | null): void;
   signal?: AbortSignal;
-  onAbort?: () => void;
 }
 
 interface EntryOps<T> {
@@ -103,7 +111,15 @@ class QueueDelivery<T> implements Delivery<T> {
   }
 }
 
-/** A work queue with JetStream work-queue-consumer semantics. */
+/**
+ * A work queue with JetStream work-queue-consumer semantics.
+ *
+ * Hot-path notes: ack-wait expiry does not cost a Node timer per delivery. Every delivered message
+ * sits in the delivered list (intrusive links on the entry); a delivery or an in-progress ack moves
+ * it to the end with a deadline of now + ack-wait, so the list is ordered by deadline and ONE
+ * timer, armed for the first entry, serves them all (an ack is an unlink). A consumer's abort
+ * signal gets one listener for its whole life, not one per waiting `next()` call.
+ */
 export class WorkQueue<T> {
   private readonly ackWaitMs: number;
   private readonly maxDeliver: number;
@@ -115,6 +131,12 @@ export class WorkQueue<T> {
   /** publish time of the oldest id in `seen` (insertion order = time order): prune only when it expired */
   private seenOldest = Number.POSITIVE_INFINITY;
   private readonly waiters: Waiter<T>[] = [];
+  /** delivered entries, in ack-deadline order (see the class comment) */
+  private head: Entry<T> | null = null;
+  private tail: Entry<T> | null = null;
+  private ackTimer: NodeJS.Timeout | null = null;
+  /** signals of consumers that already have an abort listener */
+  private readonly watched = new WeakSet<AbortSignal>();
   private closed = false;
 
   constructor(private readonly opts: WorkQueueOptions<T> = {}) {
@@ -127,12 +149,16 @@ export class WorkQueue<T> {
   /** Enqueues a message. Returns false (and drops it) when `id` was published within the duplicate window. */
   publish(id: string, data: T): boolean {
     if (this.closed) return false;
-    const t = this.now();
-    this.pruneSeen(t);
-    if (this.seen.has(id)) return false;
-    if (this.seen.size === 0) this.seenOldest = t;
-    this.seen.set(id, t);
-    const e: Entry<T> = { id, data, deliveries: 0, notBefore: 0, ackTimer: null, delayTimer: null, state: 'ready' };
+    if (this.duplicateWindowMs > 0) {
+      const t = this.now();
+      this.pruneSeen(t);
+      if (this.seen.has(id)) return false;
+      if (this.seen.size === 0) this.seenOldest = t;
+      this.seen.set(id, t);
+    } else if (this.live.has(id)) {
+      return false;
+    }
+    const e: Entry<T> = { id, data, deliveries: 0, notBefore: 0, ackAt: 0, prev: null, next: null, listed: false, delayTimer: null, state: 'ready' };
     this.live.set(id, e);
     this.ready.push(e);
     this.pump();
@@ -152,18 +178,23 @@ export class WorkQueue<T> {
       if (e) return Promise.resolve(this.deliver(e));
     }
     return new Promise((resolve) => {
-      const w: Waiter<T> = { resolve, signal };
-      if (signal) {
-        w.onAbort = () => {
-          const i = this.waiters.indexOf(w);
-          if (i >= 0) this.waiters.splice(i, 1);
-          resolve(null);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
+      this.waiters.push({ resolve, signal });
+      if (signal && !this.watched.has(signal)) {
+        this.watched.add(signal);
+        signal.addEventListener('abort', () => this.dropWaiters(signal), { once: true });
       }
-      this.waiters.push(w);
       this.pump();
     });
+  }
+
+  /** an aborted consumer signal: its waiting `next()` calls resolve null */
+  private dropWaiters(signal: AbortSignal): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i];
+      if (w.signal !== signal) continue;
+      this.waiters.splice(i, 1);
+      w.resolve(null);
+    }
   }
 
   /** Messages not yet acked/terminated (ready, delayed or delivered). */
@@ -184,11 +215,12 @@ export class WorkQueue<T> {
     this.closed = true;
     for (const e of this.live.values()) this.clearTimers(e);
     this.live.clear();
+    this.head = null;
+    this.tail = null;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
     this.ready.length = 0;
-    for (const w of this.waiters.splice(0)) {
-      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
-      w.resolve(null);
-    }
+    for (const w of this.waiters.splice(0)) w.resolve(null);
   }
 
   private pump(): void {
@@ -196,7 +228,6 @@ export class WorkQueue<T> {
       const e = this.ready.shift() as Entry<T>;
       if (e.state !== 'ready') continue;
       const w = this.waiters.shift() as Waiter<T>;
-      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
       w.resolve(this.deliver(e));
     }
   }
@@ -219,18 +250,54 @@ export class WorkQueue<T> {
 
   /** What a delivery may do to its entry (bound once per queue, not per delivery). */
   private readonly ops: EntryOps<T> = {
-    isCurrent: (e, epoch) => e.state === 'delivered' && e.deliveries === epoch && this.live.get(e.id) === e,
+    // an entry leaves 'delivered' when finished or redelivered (a republished id is a new entry)
+    isCurrent: (e, epoch) => e.state === 'delivered' && e.deliveries === epoch && !this.closed,
     finish: (e) => this.finish(e),
     redeliver: (e, delayMs) => this.redeliverOrGiveUp(e, delayMs),
     touch: (e) => this.armAckTimer(e),
   };
 
+  /** (re)starts the ack-wait clock of a delivered entry: it moves to the end of `delivered` */
   private armAckTimer(e: Entry<T>): void {
-    if (e.ackTimer) clearTimeout(e.ackTimer);
-    e.ackTimer = setTimeout(() => {
-      e.ackTimer = null;
+    e.ackAt = performance.now() + this.ackWaitMs;
+    this.unlist(e);
+    e.prev = this.tail;
+    if (this.tail) this.tail.next = e;
+    else this.head = e;
+    this.tail = e;
+    e.listed = true;
+    // an armed timer is due at or before this deadline (deadlines only grow along the Set)
+    if (this.ackTimer === null) this.ackTimer = setTimeout(this.onAckTimer, this.ackWaitMs);
+  }
+
+  /** redelivers every delivery whose ack wait expired, then re-arms for the next deadline */
+  private readonly onAckTimer = (): void => {
+    this.ackTimer = null;
+    if (this.closed) return;
+    const now = performance.now();
+    const expired: Entry<T>[] = [];
+    for (let e = this.head; e !== null && e.ackAt <= now; e = e.next) expired.push(e);
+    for (const e of expired) {
+      this.unlist(e);
       if (e.state === 'delivered') this.redeliverOrGiveUp(e, 0);
-    }, this.ackWaitMs);
+    }
+    // for the earliest remaining deadline (a redelivery above may have armed a timer for a later one)
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    if (this.closed || this.head === null) return;
+    this.ackTimer = setTimeout(this.onAckTimer, Math.max(1, Math.ceil(this.head.ackAt - now)));
+  };
+
+  /** removes an entry from the delivered list (no-op when not in it) */
+  private unlist(e: Entry<T>): void {
+    if (!e.listed) return;
+    if (e.prev) e.prev.next = e.next;
+    else this.head = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.tail = e.prev;
+    e.prev = null;
+    e.next = null;
+    e.listed = false;
   }
 
   private redeliverOrGiveUp(e: Entry<T>, delayMs: number): void {
@@ -264,10 +331,11 @@ export class WorkQueue<T> {
   }
 
   private clearTimers(e: Entry<T>): void {
-    if (e.ackTimer) clearTimeout(e.ackTimer);
-    if (e.delayTimer) clearTimeout(e.delayTimer);
-    e.ackTimer = null;
-    e.delayTimer = null;
+    this.unlist(e);
+    if (e.delayTimer) {
+      clearTimeout(e.delayTimer);
+      e.delayTimer = null;
+    }
   }
 
   private pruneSeen(t: number): void {

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NoetlEvent } from '@noetl/events';
 import { EventLog, parseJsonl } from './log';
 import { TimerService, type TimerEntry } from './timers';
@@ -83,6 +86,90 @@ describe('EventLog', () => {
   it('parseJsonl ignores well-formed events of unknown types (T6.1)', () => {
     const unknown = JSON.stringify({ ...ev('u'), event_type: 'x.vendor.thing', payload: {} });
     expect(parseJsonl(`${unknown}\n${JSON.stringify(ev('a'))}`).map((e) => e.event_id)).toEqual(['a']);
+  });
+});
+
+describe('EventLog memory bound (spill file)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'noetl-log-spec-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** 50 events of E (ids E/w/0..49) with a child C in between, in a log that keeps 8 in memory */
+  function spilledLog(spillDir?: string): EventLog {
+    const log = new EventLog({ memoryEvents: 8, ...(spillDir ? { spillDir } : {}) });
+    for (let i = 0; i < 50; i++) {
+      log.append(ev(`E/w/${i}`));
+      if (i % 10 === 5) log.append(ev(`C/w/${i}`, 'C', 'E'));
+    }
+    return log;
+  }
+
+  it('keeps a bounded tail in memory and reads the whole tree back in log order', () => {
+    const log = spilledLog();
+    expect(log.length('E')).toBe(55);
+    expect(log.spilled('E')).toBeGreaterThanOrEqual(55 - 8);
+    const tree = log.tree('E');
+    expect(tree.map((e) => e.seq)).toEqual(Array.from({ length: 55 }, (_, i) => i + 1));
+    expect(tree.filter((e) => e.execution_id === 'E').map((e) => e.event_id)).toEqual(Array.from({ length: 50 }, (_, i) => `E/w/${i}`));
+    expect(log.events('C').map((e) => e.event_id)).toEqual(['C/w/5', 'C/w/15', 'C/w/25', 'C/w/35', 'C/w/45']);
+    expect(log.events('E')).toHaveLength(50);
+    expect(parseJsonl(log.toJsonl('E'))).toEqual(tree);
+    log.close();
+  });
+
+  it('dedupe stays exact for spilled events (T10.1)', () => {
+    const log = spilledLog();
+    expect(log.has('E', 'E/w/0')).toBe(true);
+    expect(log.has('E', 'C/w/5')).toBe(true);
+    expect(log.has('E', 'E/w/50')).toBe(false);
+    expect(log.append(ev('E/w/0'))).toBeNull();
+    expect(log.append({ ...ev('E/w/3'), payload: { other: true } } as unknown as NoetlEvent)).toBeNull();
+    expect(log.append(ev('E/w/50'))?.seq).toBe(56);
+    expect(log.length('E')).toBe(56);
+    log.close();
+  });
+
+  it('close() removes the spill files; events in memory stay readable', () => {
+    const own = join(dir, 'spill');
+    const log = spilledLog(own);
+    expect(readdirSync(own).length).toBeGreaterThan(0);
+    log.close();
+    expect(readdirSync(own)).toEqual([]);
+    expect(() => log.tree('E')).toThrow(/closed/);
+    const mem = new EventLog({ memoryEvents: 8 });
+    mem.append(ev('a'));
+    mem.close();
+    expect(mem.tree('E').map((e) => e.event_id)).toEqual(['a']);
+  });
+
+  it('a log that made its own spill directory removes it on close', () => {
+    const log = spilledLog();
+    const file = (log as unknown as { spillDir: string }).spillDir;
+    expect(existsSync(file)).toBe(true);
+    log.close();
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('large events spill by estimated size before the count bound is reached', () => {
+    const log = new EventLog({ memoryEvents: 1000, memoryBytes: 4000 });
+    const big = (id: string) => ({ ...ev(id), payload: { ctx_patch: [], terminated_by: 'end', task_visits: 1, duration_ms: 0, blob: 'x'.repeat(500) } }) as unknown as NoetlEvent;
+    for (let i = 0; i < 40; i++) log.append(big(`b${i}`));
+    expect(log.spilled('E')).toBeGreaterThan(20);
+    expect(log.length('E') - log.spilled('E')).toBeLessThan(10);
+    expect(log.tree('E').map((e) => e.event_id)).toEqual(Array.from({ length: 40 }, (_, i) => `b${i}`));
+    expect(log.append(big('b7'))).toBeNull();
+    log.close();
+  });
+
+  it('adopt stores the handed-over object with seq; a frozen one is copied', () => {
+    const log = new EventLog();
+    const a = ev('a');
+    expect(log.adopt(a)).toBe(a);
+    expect(a).toMatchObject({ seq: 1 });
+    const b = Object.freeze(ev('b'));
+    const logged = log.adopt(b);
+    expect(logged).not.toBe(b);
+    expect(logged?.seq).toBe(2);
+    expect(log.adopt(ev('a'))).toBeNull();
   });
 });
 

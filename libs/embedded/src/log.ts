@@ -1,91 +1,320 @@
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseEvent, type LoggedEvent, type NoetlEvent } from '@noetl/events';
 
-interface TreeLog {
-  events: LoggedEvent[];
-  ids: IdIndex;
+/**
+ * Events of one tree kept in memory by default (the tail). Older events live serialized in the
+ * tree's spill file. ~0.5 KB of heap per noop-sized event: ~4 MiB.
+ */
+export const DEFAULT_MEMORY_EVENTS = 8192;
+/** Estimated JSON size of one tree's in-memory tail above which it spills, whatever its event count (large results). */
+export const DEFAULT_MEMORY_BYTES = 32 * 1024 * 1024;
+/** Events serialized per spill (at most; half the tail when that is smaller): the unit of a random read back. */
+const SPILL_CHUNK = 1024;
+/** Every SAMPLE_EVERY-th appended event is measured as JSON (the size estimate behind `memoryBytes`). */
+const SAMPLE_EVERY = 512;
+/** The reusable encode buffer of the spill files (one per log). */
+const SPILL_BUFFER_BYTES = 256 * 1024;
+
+export interface EventLogOptions {
+  /**
+   * Newest events per tree kept in memory as objects (default DEFAULT_MEMORY_EVENTS; Infinity:
+   * never spill). When a tree's tail reaches this many events, its oldest 1,024 (or half, if
+   * smaller) are appended to the tree's spill file as JSON lines and dropped from memory, so a long
+   * run costs a bounded amount of memory plus the dedupe index (12–24 B per event).
+   */
+  memoryEvents?: number;
+  /**
+   * Bound on a tree's tail by size (default DEFAULT_MEMORY_BYTES): the tail also spills once its
+   * estimated JSON size exceeds this, so events carrying large inline results cannot make a
+   * count-bounded tail large. The estimate is the mean size of sampled and spilled events.
+   */
+  memoryBytes?: number;
+  /** directory for spill files (default: a fresh directory under the OS temp dir, removed by `close()`) */
+  spillDir?: string;
 }
 
-/** FNV-1a over the UTF-16 code units of an id (non-strings: over their string form). */
+const FNV_OFFSET = 0x811c9dc5 | 0;
+
+/** FNV-1a-style steps over `s` from code unit `from` (even) on, two code units per step */
+function fnvPairs(h: number, s: string, from: number): number {
+  const n = s.length;
+  let i = from;
+  for (; i + 1 < n; i += 2) h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
+  if (i < n) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** murmur3 fmix32 over the state and the length: the upper code unit of each step reached only the high bits */
+function finish(h: number, n: number): number {
+  h ^= n;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * Hash of an event id (non-strings: of their string form): FNV-1a-style over two UTF-16 code units
+ * per step (ids are 40–80 characters and this runs once per appended event), then a final mix.
+ */
 function hashId(id: unknown): number {
   const s = typeof id === 'string' ? id : String(id);
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h;
+  return finish(fnvPairs(FNV_OFFSET, s, 0), s.length);
 }
 
 /** SameValueZero, as a Set compares its keys */
 const sameId = (a: unknown, b: unknown): boolean => a === b || (a !== a && b !== b);
 
 /**
- * The exact set of event ids of one tree's log (T10.1 dedupe), indexed by log position: an
- * open-addressing hash table of (hash of the id, position + 1) pairs in one Int32Array, a hash
- * match confirmed by comparing with the id of the logged event at that position (logged events
- * are never changed). Same answers as a `Set` of the ids, but it holds numbers only: nothing
- * extra for the garbage collector to trace or promote per event, and one probe touches one
- * small array instead of a large hash table of string pointers (a `Set.add` of a fresh id cost
- * ~2 µs in a running scheduler, ~10% of a parallel loop's CPU).
+ * The exact set of event ids of one tree's log (T10.1 dedupe), indexed by log position, in typed
+ * arrays only: `slots` is an open-addressing table of position + 1 (0 = empty, load <= 1/2) and
+ * `hashes` the 32-bit hash of the id at each position. A probe compares hashes; a hash match is
+ * confirmed against the id of the logged event at that position (`idAt`: the in-memory tail, or
+ * the spill file for an old event — in practice only for a real duplicate). Same answers as a `Set`
+ * of the ids, at 12–24 bytes per event and nothing for the garbage collector to trace (a `Set.add`
+ * of a fresh id string cost ~2 µs in a running scheduler and kept every id string alive).
  */
 class IdIndex {
-  /** [hash, position + 1] per slot; position + 1 === 0 marks an empty slot */
-  private table = new Int32Array(2 * 256);
+  private slots = new Int32Array(256);
   private mask = 255;
   private count = 0;
+  private hashes = new Int32Array(256);
 
-  constructor(private readonly events: readonly LoggedEvent[]) {}
+  constructor(private readonly idAt: (pos: number) => unknown) {}
 
   /** log position of the event with this id, or -1 */
   find(id: unknown): number {
     const h = hashId(id);
-    const t = this.table;
+    const slots = this.slots;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      const pos1 = t[2 * i + 1];
+      const pos1 = slots[i];
       if (pos1 === 0) return -1;
-      if (t[2 * i] === h && sameId(this.events[pos1 - 1].event_id, id)) return pos1 - 1;
+      if (this.hashes[pos1 - 1] === h && sameId(this.idAt(pos1 - 1), id)) return pos1 - 1;
     }
   }
 
   /** Records `id` at log position `pos`; false (and nothing recorded) when the id is present. */
   add(id: unknown, pos: number): boolean {
     const h = hashId(id);
-    const t = this.table;
+    const slots = this.slots;
+    const hashes = this.hashes;
     let i = h & this.mask;
     for (; ; i = (i + 1) & this.mask) {
-      const pos1 = t[2 * i + 1];
+      const pos1 = slots[i];
       if (pos1 === 0) break;
-      if (t[2 * i] === h && sameId(this.events[pos1 - 1].event_id, id)) return false;
+      if (hashes[pos1 - 1] === h && sameId(this.idAt(pos1 - 1), id)) return false;
     }
-    t[2 * i] = h;
-    t[2 * i + 1] = pos + 1;
-    if (++this.count * 2 > this.mask + 1) this.grow();
+    if (pos >= hashes.length) this.growHashes(pos);
+    this.hashes[pos] = h;
+    slots[i] = pos + 1;
+    if (++this.count * 2 > this.mask + 1) this.growSlots();
     return true;
   }
 
-  /** double the slots (load factor <= 1/2), re-inserting the stored hashes */
-  private grow(): void {
-    const old = this.table;
+  private growHashes(pos: number): void {
+    let n = this.hashes.length * 2;
+    while (n <= pos) n *= 2;
+    const t = new Int32Array(n);
+    t.set(this.hashes);
+    this.hashes = t;
+  }
+
+  /** double the slots (load factor <= 1/2), re-inserting the stored positions by their hashes */
+  private growSlots(): void {
+    const old = this.slots;
     const mask = this.mask * 2 + 1;
-    const t = new Int32Array(2 * (mask + 1));
-    for (let j = 0; j < old.length; j += 2) {
-      if (old[j + 1] === 0) continue;
-      let i = old[j] & mask;
-      while (t[2 * i + 1] !== 0) i = (i + 1) & mask;
-      t[2 * i] = old[j];
-      t[2 * i + 1] = old[j + 1];
+    const t = new Int32Array(mask + 1);
+    for (let j = 0; j < old.length; j++) {
+      const pos1 = old[j];
+      if (pos1 === 0) continue;
+      let i = this.hashes[pos1 - 1] & mask;
+      while (t[i] !== 0) i = (i + 1) & mask;
+      t[i] = pos1;
     }
-    this.table = t;
+    this.slots = t;
     this.mask = mask;
   }
 }
 
 /**
- * The in-memory event log of embedded mode: one totally ordered log per execution tree (T1.3,
- * T10.2; a child execution shares its root's log), positions (`seq`) assigned on append starting
- * at 1, and dedupe by `event_id` (T10.1: a second event with a seen id is a no-op).
+ * The spilled part of one tree's log: an append-only file of JSON lines (each line is exactly
+ * `JSON.stringify` of the logged event, `seq` included), written in chunks of `chunk` events whose
+ * byte offsets are kept so that one old event can be read back without scanning the file. Lines are
+ * encoded into one reusable buffer and written when it fills: no chunk-sized string or buffer is
+ * ever allocated (multi-MB temporaries are what made the process RSS creep up with every spill).
+ */
+class SpillFile {
+  private readonly fd: number;
+  private closed = false;
+  /** byte offset where each chunk starts; the last entry is the end of the file */
+  private readonly offsets: number[] = [0];
+  /** log position of each chunk's first event; the last entry is the number of spilled events */
+  private readonly firsts: number[] = [0];
+  /** bytes written so far, plus those waiting in `buf` */
+  private size = 0;
+  private pending = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly buf: Buffer,
+  ) {
+    this.fd = openSync(path, 'w+');
+  }
+
+  /** the spilled event at log position `pos`, as its JSON line */
+  line(pos: number): string {
+    const f = this.firsts;
+    let lo = 0;
+    let hi = f.length - 2; // the chunk i with f[i] <= pos < f[i + 1]
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (f[mid] <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.lines(lo)[pos - f[lo]];
+  }
+
+  /** appends one line (`text` ends with a newline) to the current chunk */
+  writeLine(text: string): void {
+    const room = this.buf.length - this.pending;
+    if (text.length * 3 <= room) {
+      this.pending += this.buf.write(text, this.pending, 'utf8');
+      return;
+    }
+    this.flush();
+    if (text.length * 3 <= this.buf.length) this.pending = this.buf.write(text, 0, 'utf8');
+    else this.writeAll(Buffer.from(text, 'utf8')); // a line larger than the buffer: written as is
+  }
+
+  /** ends the current chunk of `count` events (its lines are on disk and its end offset recorded) */
+  endChunk(count: number): void {
+    this.flush();
+    this.offsets.push(this.size);
+    this.firsts.push(this.firsts[this.firsts.length - 1] + count);
+  }
+
+  private flush(): void {
+    if (this.pending === 0) return;
+    const n = this.pending;
+    this.pending = 0;
+    this.writeAll(this.buf.subarray(0, n));
+  }
+
+  private writeAll(b: Buffer): void {
+    let off = 0;
+    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off, this.size + off);
+    this.size += b.length;
+  }
+
+  /** the lines of chunk `i` */
+  lines(i: number): string[] {
+    if (this.closed) throw new Error('the event log is closed: its spilled events were removed');
+    const start = this.offsets[i];
+    const buf = Buffer.allocUnsafe(this.offsets[i + 1] - start);
+    let off = 0;
+    while (off < buf.length) {
+      const n = readSync(this.fd, buf, off, buf.length - off, start + off);
+      if (n === 0) throw new Error(`event log spill file ${this.path} is truncated`);
+      off += n;
+    }
+    const text = buf.toString('utf8');
+    return text.slice(0, -1).split('\n');
+  }
+
+  /** every spilled event, in log order */
+  readAll(): LoggedEvent[] {
+    const out: LoggedEvent[] = [];
+    for (let i = 0; i + 1 < this.offsets.length; i++) for (const line of this.lines(i)) out.push(JSON.parse(line) as LoggedEvent);
+    return out;
+  }
+
+  /** the file's text (JSON lines) */
+  text(): string {
+    let s = '';
+    for (let i = 0; i + 1 < this.offsets.length; i++) s += `${this.lines(i).join('\n')}\n`;
+    return s;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}
+
+class TreeLog {
+  /** the newest events, at positions base .. base + tail.length - 1 */
+  tail: LoggedEvent[] = [];
+  /** events before the tail (in the spill file) */
+  base = 0;
+  spill: SpillFile | null = null;
+  readonly ids: IdIndex;
+  /** executions with events in this tree: one (the root) unless it has children */
+  readonly executions = new Set<string>();
+
+  constructor(readonly root: string) {
+    this.ids = new IdIndex((pos) => this.idAt(pos));
+  }
+
+  get length(): number {
+    return this.base + this.tail.length;
+  }
+
+  /** the event id at a log position (a spilled one is read back from its chunk) */
+  idAt(pos: number): unknown {
+    if (pos >= this.base) return this.tail[pos - this.base].event_id;
+    return (JSON.parse((this.spill as SpillFile).line(pos)) as { event_id?: unknown }).event_id;
+  }
+
+  /** every event, in log order: the spilled ones parsed back, then the tail (a copy when anything was spilled) */
+  all(): readonly LoggedEvent[] {
+    if (this.spill === null) return this.tail;
+    const out = this.spill.readAll();
+    for (const e of this.tail) out.push(e);
+    return out;
+  }
+}
+
+/**
+ * The event log of embedded mode: one totally ordered log per execution tree (T1.3, T10.2; a child
+ * execution shares its root's log), positions (`seq`) assigned on append starting at 1, and
+ * dedupe by `event_id` (T10.1: a second event with a seen id is a no-op).
+ *
+ * Memory is bounded (issue #4: memory must not grow with completed work): each tree keeps its
+ * newest `memoryEvents` events as objects; beyond that its oldest events are serialized once, as
+ * the JSON lines `--events-out` writes, to the tree's spill file and dropped from memory. Reading a
+ * tree or an execution back (`tree`, `events`, `toJsonl`) parses the spilled lines again — those
+ * reads are for the end of a run (`--json`, `--events-out`, documents), not for the hot path.
+ * The dedupe index stays exact for every event of the tree (see IdIndex). `close()` removes
+ * the spill files.
  */
 export class EventLog {
   private readonly trees = new Map<string, TreeLog>();
-  private readonly byExecution = new Map<string, LoggedEvent[]>();
+  /** execution id -> its tree */
+  private readonly treeOfExec = new Map<string, TreeLog>();
   private readonly listeners = new Set<(e: LoggedEvent) => void>();
+  private readonly memoryEvents: number;
+  private readonly memoryBytes: number;
+  /** estimated mean JSON size of an event (0 until the first sample) */
+  private meanBytes = 0;
+  private appended = 0;
+  private spillDir: string | null;
+  private ownSpillDir = false;
+  private spillDirReady = false;
+  private spills = 0;
+  private spillBuf: Buffer | null = null;
+  private closed = false;
+  /** the tree of the last appended event and its execution id (see treeOf) */
+  private lastExec: string | null = null;
+  private lastTree: TreeLog | null = null;
+
+  constructor(opts: EventLogOptions = {}) {
+    const m = opts.memoryEvents ?? DEFAULT_MEMORY_EVENTS;
+    this.memoryEvents = m === Number.POSITIVE_INFINITY ? m : Math.max(2, Math.floor(m));
+    this.memoryBytes = this.memoryEvents === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : Math.max(1, opts.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    this.spillDir = opts.spillDir ?? null;
+  }
 
   /**
    * Appends an event to its tree's log (keyed by `root_execution_id`). Returns the logged event
@@ -93,55 +322,107 @@ export class EventLog {
    */
   append(event: NoetlEvent): LoggedEvent | null {
     const tree = this.treeOf(event);
-    if (!this.claim(tree, event.event_id)) return null;
-    return this.store(tree, { ...event, seq: tree.events.length + 1 } as LoggedEvent);
+    if (!tree.ids.add(event.event_id, tree.length)) return null;
+    return this.store(tree, { ...event, seq: tree.length + 1 } as LoggedEvent);
   }
 
   /**
-   * `append` for an event object the caller hands over: no other code holds or reuses it (the
-   * embedded scheduler's inbox: worker, api and dead-letter events it created itself). The log
-   * stores that object with `seq` added instead of a copy: same logged event, one ~20-key object
-   * per event less to allocate and collect. A duplicate is dropped and left untouched.
+   * `append` for an event object the caller hands over: no other code reuses it or reads it in a
+   * way a `seq` property would disturb (the embedded scheduler's inbox events, which it created;
+   * the events `processEvent` just returned, which the engine does not keep). The log stores that
+   * object with `seq` added instead of a copy: the same logged event, one ~20-key object per event
+   * less to allocate and collect. A duplicate is dropped and left untouched; a frozen or sealed
+   * object is copied.
    */
   adopt(event: NoetlEvent): LoggedEvent | null {
     const tree = this.treeOf(event);
-    if (!this.claim(tree, event.event_id)) return null;
-    const logged = event as LoggedEvent & { seq: number };
-    logged.seq = tree.events.length + 1;
-    return this.store(tree, logged);
+    if (!tree.ids.add(event.event_id, tree.length)) return null;
+    const seq = tree.length + 1;
+    const logged = event as LoggedEvent & { seq: number | undefined };
+    if (logged.seq === undefined) {
+      try {
+        logged.seq = seq;
+      } catch {
+        // frozen or sealed: copied below
+      }
+      if (logged.seq === seq) return this.store(tree, logged);
+    }
+    return this.store(tree, { ...event, seq } as LoggedEvent);
   }
 
   private treeOf(event: NoetlEvent): TreeLog {
-    const root = event.root_execution_id || event.execution_id;
+    // consecutive events almost always belong to the same execution: no Map/Set lookups then
+    const exec = event.execution_id;
+    const root = event.root_execution_id || exec;
+    if (exec === this.lastExec && this.lastTree !== null && root === this.lastTree.root) return this.lastTree;
     let tree = this.trees.get(root);
-    if (!tree) {
-      const events: LoggedEvent[] = [];
-      tree = { events, ids: new IdIndex(events) };
+    if (tree === undefined) {
+      tree = new TreeLog(root);
       this.trees.set(root, tree);
     }
+    if (!tree.executions.has(exec)) {
+      tree.executions.add(exec);
+      this.treeOfExec.set(exec, tree);
+    }
+    this.lastExec = exec;
+    this.lastTree = tree;
     return tree;
   }
 
-  /** T10.1: false when the id is already in the tree's log; else the id is recorded at the next position. */
-  private claim(tree: TreeLog, eventId: string): boolean {
-    return tree.ids.add(eventId, tree.events.length);
-  }
-
-  /** Stores at the position `claim` recorded (nothing is appended in between). */
+  /** Stores at the position the id index recorded (nothing is appended in between). */
   private store(tree: TreeLog, logged: LoggedEvent): LoggedEvent {
-    tree.events.push(logged);
-    let own = this.byExecution.get(logged.execution_id);
-    if (!own) {
-      own = [];
-      this.byExecution.set(logged.execution_id, own);
-    }
-    own.push(logged);
+    tree.tail.push(logged);
     if (this.listeners.size > 0) this.notify(logged);
+    if (this.memoryEvents !== Number.POSITIVE_INFINITY) {
+      if (this.appended++ % SAMPLE_EVERY === 0) this.sample(logged);
+      const n = tree.tail.length;
+      if (n >= this.memoryEvents || n * this.meanBytes > this.memoryBytes) this.spillOldest(tree);
+    }
     return logged;
   }
 
+  /** one measured event into the running mean size */
+  private sample(e: LoggedEvent): void {
+    const bytes = JSON.stringify(e).length;
+    this.meanBytes = this.meanBytes === 0 ? bytes : this.meanBytes * 0.875 + bytes * 0.125;
+  }
+
+  /**
+   * Serializes the oldest events of the tail (SPILL_CHUNK, or half the tail when that is smaller)
+   * to the tree's spill file and drops them; their exact sizes refine the mean.
+   */
+  private spillOldest(tree: TreeLog): void {
+    if (this.closed) return;
+    const tail = tree.tail;
+    const n = Math.max(1, Math.min(SPILL_CHUNK, tail.length >> 1));
+    if (tree.spill === null) tree.spill = new SpillFile(join(this.dir(), `${++this.spills}.jsonl`), (this.spillBuf ??= Buffer.allocUnsafe(SPILL_BUFFER_BYTES)));
+    let chars = 0;
+    for (let i = 0; i < n; i++) {
+      const line = `${JSON.stringify(tail[i])}\n`;
+      chars += line.length;
+      tree.spill.writeLine(line);
+    }
+    tree.spill.endChunk(n);
+    const mean = chars / n;
+    this.meanBytes = this.meanBytes === 0 ? mean : (this.meanBytes + mean) / 2;
+    tree.tail = tail.slice(n);
+    tree.base += n;
+  }
+
+  private dir(): string {
+    if (this.spillDir === null) {
+      this.spillDir = mkdtempSync(join(tmpdir(), 'noetl-events-'));
+      this.ownSpillDir = true;
+    } else if (!this.spillDirReady) {
+      mkdirSync(this.spillDir, { recursive: true });
+    }
+    this.spillDirReady = true;
+    return this.spillDir;
+  }
+
   private notify(logged: LoggedEvent): void {
-    for (const l of [...this.listeners]) {
+    // a Set iterates safely while listeners (un)subscribe; no array copy per event
+    for (const l of this.listeners) {
       try {
         l(logged);
       } catch {
@@ -158,17 +439,25 @@ export class EventLog {
 
   /** Events of one execution (not its children), in log order. */
   events(executionId: string): readonly LoggedEvent[] {
-    return this.byExecution.get(executionId) ?? [];
+    const tree = this.treeOfExec.get(executionId);
+    if (tree === undefined) return [];
+    const all = tree.all();
+    return tree.executions.size === 1 ? all : all.filter((e) => e.execution_id === executionId);
   }
 
   /** Every event of an execution tree (root and descendants), in log order. */
   tree(rootExecutionId: string): readonly LoggedEvent[] {
-    return this.trees.get(rootExecutionId)?.events ?? [];
+    return this.trees.get(rootExecutionId)?.all() ?? [];
   }
 
   /** Number of events in a tree's log (= its last seq). */
   length(rootExecutionId: string): number {
-    return this.trees.get(rootExecutionId)?.events.length ?? 0;
+    return this.trees.get(rootExecutionId)?.length ?? 0;
+  }
+
+  /** Events of a tree that live in its spill file rather than in memory. */
+  spilled(rootExecutionId: string): number {
+    return this.trees.get(rootExecutionId)?.base ?? 0;
   }
 
   /** Observes every appended event (after it is stored). */
@@ -177,9 +466,31 @@ export class EventLog {
     return () => this.listeners.delete(fn);
   }
 
-  /** Serializes a tree's log as JSON lines (one event per line, with `seq`). */
+  /** Serializes a tree's log as JSON lines (one event per line, with `seq`); spilled lines are reused as written. */
   toJsonl(rootExecutionId: string): string {
-    return this.tree(rootExecutionId).map((e) => `${JSON.stringify(e)}\n`).join('');
+    const tree = this.trees.get(rootExecutionId);
+    if (tree === undefined) return '';
+    const head = tree.spill?.text() ?? '';
+    return head + tree.tail.map((e) => `${JSON.stringify(e)}\n`).join('');
+  }
+
+  /**
+   * Closes and removes the spill files (and the spill directory the log created). The log stays
+   * readable for what is still in memory; spilled events are gone. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const tree of this.trees.values()) {
+      if (tree.spill === null) continue;
+      try {
+        tree.spill.close();
+        rmSync(tree.spill.path, { force: true });
+      } catch {
+        // best effort: a temp file left behind is not worth failing close()
+      }
+    }
+    if (this.ownSpillDir && this.spillDir !== null) rmSync(this.spillDir, { recursive: true, force: true });
   }
 }
 

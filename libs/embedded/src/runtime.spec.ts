@@ -1,6 +1,6 @@
 // End-to-end tests of the embedded runtime: the real engine, worker runtime and tools in one
 // process (python, shell, noop), the real fs result store in a temp dir.
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoggedEvent } from '@noetl/events';
@@ -158,6 +158,53 @@ describe('embedded runtime', () => {
     const r = replayLog(parseJsonl(text), { cwd: dir });
     expect(r.executionId).toBe(id);
     expect(r.document).toEqual(JSON.parse(JSON.stringify(live)));
+  });
+});
+
+describe('event log memory bound end to end', () => {
+  it('a run longer than the in-memory tail reads back, documents and replays exactly like one that fits', async () => {
+    const loop = write(
+      'loop30.yaml',
+      `apiVersion: noetl.io/v2
+kind: Playbook
+metadata: { name: loop30, path: tests/loop30 }
+workflow:
+  - step: start
+    loop: { in: "{{ range(30) | list }}", iterator: i, spec: { mode: parallel, max_in_flight: 4 } }
+    tool: { kind: noop, result: { i: "{{ i }}" } }
+    next: { arcs: [ { step: end } ] }
+  - step: end
+    tool: { kind: noop, result: { n: "{{ start.results | length }}" } }
+`,
+    );
+    const spillDir = mkdtempSync(join(dir, 'spill-'));
+    const small = createEmbeddedRuntime({ env, cwd: dir, workers: 2, eventLog: { memoryEvents: 16, spillDir } });
+    const big = createEmbeddedRuntime({ env, cwd: dir, workers: 2, eventLog: { memoryEvents: Number.POSITIVE_INFINITY } });
+    try {
+      const seen: string[] = [];
+      small.subscribe((e) => seen.push(e.event_id));
+      const a = await small.submit(loop);
+      const b = await big.submit(loop);
+      expect((await small.waitForTerminal(a)).status).toBe('completed');
+      expect((await big.waitForTerminal(b)).status).toBe('completed');
+      const spilled = small.treeEvents(a);
+      expect(spilled.length).toBeGreaterThan(100);
+      expect(readdirSync(spillDir).length).toBe(1);
+      // same log as the in-memory run, up to execution ids and times
+      const shape = (evs: readonly LoggedEvent[]) => evs.map((e) => `${e.seq} ${e.event_type} ${e.step ?? ''} ${e.iteration_index ?? ''}`).sort();
+      expect(shape(spilled)).toEqual(shape(big.treeEvents(b)));
+      expect(spilled.map((e) => e.seq)).toEqual(spilled.map((_, i) => i + 1));
+      expect(spilled.map((e) => e.event_id)).toEqual(seen);
+      const doc = await small.document(a);
+      expect(doc.events).toEqual(spilled);
+      expect(doc.steps.end.result).toEqual({ n: 30 });
+      const text = spilled.map((e) => `${JSON.stringify(e)}\n`).join('');
+      expect(replayLog(parseJsonl(text), { cwd: dir }).document).toEqual(JSON.parse(JSON.stringify(doc)));
+    } finally {
+      await small.close();
+      await big.close();
+    }
+    expect(readdirSync(spillDir)).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@ import type { LoggedEvent } from '@noetl/events';
 import type { ResultStore } from '@noetl/results';
 import type { ToolRegistry } from '@noetl/tools';
 import type { CredentialMap } from './credentials';
+import type { EventLogOptions } from './log';
 
 export type TerminalStatus = 'completed' | 'failed' | 'cancelled';
 
@@ -50,6 +51,14 @@ export interface EmbeddedRuntimeOptions {
   now?: () => Date;
   /** diagnostics of the runtime itself (worker crashes, ...) */
   log?: (line: string) => void;
+  /**
+   * The event log's memory bound: per execution tree, the newest `memoryEvents` events stay in
+   * memory (default 8,192; fewer when their estimated JSON size passes `memoryBytes`, default
+   * 32 MiB); older ones are serialized to a spill file under `spillDir` (default: a temp dir),
+   * removed by `close()`. Reading the log (`events`, `treeEvents`, `document`) is unchanged;
+   * spilled events are parsed back for it. `memoryEvents: Infinity` keeps everything in memory.
+   */
+  eventLog?: EventLogOptions;
 }
 
 /** What to run: a playbook file, or an already-loaded playbook. */

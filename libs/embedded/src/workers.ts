@@ -19,10 +19,11 @@ export interface WorkerPool {
   stop(graceMs: number): Promise<void>;
 }
 
+/** What a worker loop is running right now (one per loop, reused from command to command). */
 interface Running {
-  command: Command;
+  command: Command | null;
   abort: AbortController;
-  delivery: Delivery<Command>;
+  delivery: Delivery<Command> | null;
 }
 
 /** Commands a worker loop runs under one abort controller before it takes a fresh one (see startWorkers). */
@@ -45,69 +46,78 @@ const CONTROLLER_REUSE = 1024;
  */
 export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
   const stopper = new AbortController();
-  const running = new Set<Running>();
+  // one slot per loop (a loop runs one command at a time): no Set add/delete per command
+  const slots: Running[] = [];
+  const forEachRunning = (fn: (r: Running & { command: Command; delivery: Delivery<Command> }) => void): void => {
+    for (const r of slots) if (r.command !== null && r.delivery !== null) fn(r as Running & { command: Command; delivery: Delivery<Command> });
+  };
 
   const unsubscribe = opts.control.subscribe((m) => {
     if (m.type !== 'cancel') return;
-    for (const r of running) {
-      if (r.command.execution_id !== m.execution_id) continue;
-      if (m.step_run_id && r.command.step_run_id !== m.step_run_id) continue;
+    forEachRunning((r) => {
+      if (r.command.execution_id !== m.execution_id) return;
+      if (m.step_run_id && r.command.step_run_id !== m.step_run_id) return;
       if (!r.abort.signal.aborted) r.abort.abort(m.reason);
-    }
+    });
   });
 
   // unref'd: the heartbeat alone never keeps the process alive (the per-command intervals were
   // only armed while a command ran; a running tool holds its own handles and timers)
-  const heartbeat = setInterval(() => {
-    for (const r of running) r.delivery.inProgress();
-  }, opts.heartbeatMs);
+  const heartbeat = setInterval(() => forEachRunning((r) => r.delivery.inProgress()), opts.heartbeatMs);
   heartbeat.unref();
 
-  async function handle(workerId: string, deps: WorkerDeps, d: Delivery<Command>, abort: AbortController): Promise<void> {
-    const cmd = d.data;
-    const r: Running = { command: cmd, abort, delivery: d };
-    const flag = opts.control.flag(cmd.execution_id);
-    if (flag) abort.abort(flag.reason);
-    running.add(r);
-    try {
-      await runCommand(cmd, { epoch: d.deliveryCount, signal: abort.signal }, deps);
-      d.ack();
-    } catch (e) {
-      opts.log(`worker ${workerId}: command ${cmd.command_id} (delivery ${d.deliveryCount}) crashed: ${(e as Error)?.stack ?? String(e)}`);
-      if (stopper.signal.aborted) d.term();
-      else d.nak();
-    } finally {
-      running.delete(r);
-    }
-  }
-
+  // plain flags instead of AbortSignal getters on the per-command path
+  let stopped = false;
   const loops = Array.from({ length: Math.max(1, opts.count) }, async (_, i) => {
     const workerId = `embedded-worker-${i + 1}`;
     const deps = opts.deps(workerId);
-    let abort = new AbortController();
+    const r: Running = { command: null, abort: new AbortController(), delivery: null };
+    slots.push(r);
+    let signal = r.abort.signal;
     let uses = 0;
-    while (!stopper.signal.aborted) {
+    while (!stopped) {
       const d = await opts.queue.next(stopper.signal);
       if (!d) break;
-      if (abort.signal.aborted || uses >= CONTROLLER_REUSE) {
-        abort = new AbortController();
+      if (signal.aborted || uses >= CONTROLLER_REUSE) {
+        r.abort = new AbortController();
+        signal = r.abort.signal;
         uses = 0;
       }
       uses++;
-      await handle(workerId, deps, d, abort);
-      if ((d.data.keychain?.length ?? 0) > 0) uses = CONTROLLER_REUSE;
+      const cmd = d.data;
+      const flag = opts.control.flag(cmd.execution_id);
+      if (flag) r.abort.abort(flag.reason);
+      r.command = cmd;
+      r.delivery = d;
+      try {
+        await runCommand(cmd, { epoch: d.deliveryCount, signal }, deps);
+        d.ack();
+      } catch (e) {
+        opts.log(`worker ${workerId}: command ${cmd.command_id} (delivery ${d.deliveryCount}) crashed: ${(e as Error)?.stack ?? String(e)}`);
+        if (stopper.signal.aborted) d.term();
+        else d.nak();
+      } finally {
+        r.command = null;
+        r.delivery = null;
+      }
+      if ((cmd.keychain?.length ?? 0) > 0) uses = CONTROLLER_REUSE;
     }
   });
 
   return {
     get running() {
-      return running.size;
+      let n = 0;
+      forEachRunning(() => n++);
+      return n;
     },
     async stop(graceMs: number) {
+      stopped = true;
       stopper.abort('runtime closed');
       unsubscribe();
       clearInterval(heartbeat);
-      for (const r of running) if (!r.abort.signal.aborted) r.abort.abort('runtime closed');
+      forEachRunning((r) => {
+        if (!r.abort.signal.aborted) r.abort.abort('runtime closed');
+      });
       let t: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(loops), new Promise((res) => (t = setTimeout(res, graceMs)))]);
       if (t) clearTimeout(t);

@@ -5,15 +5,19 @@ import type { Credential, ToolContext, ToolHandler, ToolOutcome } from '@noetl/t
 import type { RunContext } from './context';
 import { ClassifiedError, errorFromThrown } from './errors';
 import { renderTaskConfig, renderTaskInput, materialize } from './render';
-import { capSnapshot, entityBase, externalize, sanitize, taskResultLimits } from './result';
+import { capSnapshot, entityBase, externalize, sanitize, staysInline, taskResultLimits } from './result';
 import { effectiveTimeoutS } from './timeouts';
 import { createAuthResolver } from './auth';
-import { isoString } from './events';
+import { clockMs, isoOfMs } from './events';
+import { LazyAbort, offAbort, onAbort } from './abort';
 
 /** Kind defaults of the effective spec (R5.1). Timeouts are not here: K1.9 puts defaults.timeout_s above them. */
 export const KIND_DEFAULT_SPEC: Readonly<Record<string, Record<string, unknown>>> = {};
 
 const DEFAULT_GRACE_MS = 5_000;
+
+/** The `rendered_input` snapshot of an attempt without input (shared, frozen: it is recorded in the event). */
+const NO_INPUT: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export interface AttemptCoords {
   taskIndex: number;
@@ -44,21 +48,24 @@ export interface AttemptResult {
  */
 export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoords, asserts?: WorkbookAsserts): Promise<AttemptResult> {
   const { deps, command } = rt;
-  const startedAt = deps.now();
-  const spec = deepMerge(deepMerge(KIND_DEFAULT_SPEC[task.kind] ?? {}, command.base_spec ?? {}), task.spec ?? {}) as Record<string, unknown>;
+  const startedAt = clockMs(deps);
+  const spec = effectiveSpec(task, command.base_spec);
   rt.keychain.takeUsed();
 
   let tool: ToolOutcome | undefined;
   let input: Record<string, unknown> | undefined;
   let config: Record<string, unknown> | undefined;
   try {
-    input = await renderTaskInput(rt, task);
+    // the renders are synchronous unless keychain entries may be resolved: no await then
+    const renderedInput = renderTaskInput(rt, task);
+    input = renderedInput instanceof Promise ? await renderedInput : renderedInput;
     for (const key of asserts?.expects ?? []) {
       if (input[key] === undefined || input[key] === null) {
         throw new ClassifiedError('schema', 'ASSERT_EXPECTS', `workbook task ${task.name}: expected input key '${key}' is missing or null`);
       }
     }
-    config = await renderTaskConfig(rt, task, input);
+    const renderedConfig = renderTaskConfig(rt, task, input);
+    config = renderedConfig instanceof Promise ? await renderedConfig : renderedConfig;
   } catch (e) {
     tool = { status: 'error', error: errorFromThrown(e) };
   }
@@ -70,7 +77,18 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
     } else if (!handler) {
       tool = { status: 'error', error: makeError('config', 'UNKNOWN_TOOL_KIND', `task ${task.name}: tool kind '${task.kind}' is not available on this worker`, { source: 'engine' }) };
     } else {
-      const r = await invoke(rt, handler, task, config, spec, coords);
+      let r: ToolOutcome | 'cancelled';
+      if (rt.delivery.signal.aborted) {
+        r = 'cancelled';
+      } else {
+        // the tool runs under the run's tool signal (see invoke); one microtask lets an already
+        // settled tool report before any race against cancellation and timeout is armed
+        const local = rt.toolAbort;
+        const call = new ToolCall();
+        call.start(handler, config, new AttemptToolContext(rt, task, coords, spec, local));
+        await Promise.resolve();
+        r = call.settled ? toolResult(rt, local, call) : await invoke(rt, task, config, spec, call);
+      }
       if (r === 'cancelled') return { outcome: buildOutcome(rt, task, coords, startedAt, { status: 'error', error: makeError('cancelled', 'CANCELLED', 'cancelled') }), cancelled: true };
       tool = r;
     }
@@ -87,7 +105,7 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
   const used = rt.keychain.takeUsed();
   if (outcome.error?.http_status === 401) for (const name of used) rt.keychain.invalidate(name);
 
-  if (outcome.data !== undefined) {
+  if (outcome.data !== undefined && !staysInline(outcome.data, taskResultLimits(command, spec))) {
     try {
       const { ref } = await externalize(deps, rt.secrets, command, () => `${entityBase(command, rt.delivery.epoch)}/${sanitize(task.name)}/v${coords.visit}-a${coords.attempt}`, outcome.data, taskResultLimits(command, spec));
       if (ref) outcome = { ...outcome, ref };
@@ -98,7 +116,7 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
     }
   }
   // the input snapshot is redacted at the end, with every secret resolved during the attempt (auth included)
-  return { outcome, renderedInput: input === undefined ? undefined : capSnapshot(rt.secrets.redactDeep(input)), cancelled: false };
+  return { outcome, renderedInput: input === undefined ? undefined : isEmptyObject(input) ? NO_INPUT : capSnapshot(rt.secrets.redactDeep(input)), cancelled: false };
 }
 
 /**
@@ -121,18 +139,15 @@ class AttemptToolContext implements ToolContext {
   readonly attempt: number;
   readonly spec: Record<string, unknown>;
   readonly defaultTimeoutS: number | undefined;
-  readonly resolveAuth: (ref: unknown) => Promise<Credential>;
-  readonly registerSecret: (v: string) => void;
-  readonly redact: (t: string) => string;
   readonly results: ToolContext['results'];
   readonly children: ToolContext['children'];
-  readonly log: (line: string) => void;
-  readonly #abort: AbortController;
+  readonly #rt: RunContext;
+  readonly #abort: LazyAbort;
   readonly #iterScope: Record<string, unknown> | null;
-  readonly #hydrate: RunContext['deps']['hydrate'];
   #iter: Record<string, unknown> | null | undefined;
+  #resolveAuth: ((ref: unknown) => Promise<Credential>) | undefined;
 
-  constructor(rt: RunContext, task: Task, coords: AttemptCoords, spec: Record<string, unknown>, abort: AbortController) {
+  constructor(rt: RunContext, task: Task, coords: AttemptCoords, spec: Record<string, unknown>, abort: LazyAbort) {
     const { command, deps } = rt;
     this.executionId = command.execution_id;
     this.rootExecutionId = command.root_execution_id;
@@ -146,17 +161,31 @@ class AttemptToolContext implements ToolContext {
     this.attempt = coords.attempt;
     this.spec = spec;
     this.defaultTimeoutS = command.limits.default_timeout_s;
-    let resolveAuth: ((ref: unknown) => Promise<Credential>) | undefined;
-    this.resolveAuth = (ref: unknown) => (resolveAuth ??= createAuthResolver({ keychain: rt.keychain, credentials: deps.credentials, secrets: rt.secrets }))(ref);
-    this.registerSecret = (v: string) => rt.secrets.add(v);
-    this.redact = (t: string) => rt.secrets.redact(t);
     this.results = deps.results;
     this.children = deps.children;
-    this.log = (line: string) => deps.log?.(rt.secrets.redact(line));
+    this.#rt = rt;
     this.#abort = abort;
     // the scope's iter is replaced, never mutated, by `set`: this reference is the attempt's view
     this.#iterScope = command.iteration ? rt.scope.iter : null;
-    this.#hydrate = deps.hydrate;
+  }
+
+  // methods on the prototype (no four closures per attempt); tools call them as `ctx.method(...)`
+  resolveAuth(ref: unknown): Promise<Credential> {
+    const rt = this.#rt;
+    this.#resolveAuth ??= createAuthResolver({ keychain: rt.keychain, credentials: rt.deps.credentials, secrets: rt.secrets });
+    return this.#resolveAuth(ref);
+  }
+
+  registerSecret(v: string): void {
+    this.#rt.secrets.add(v);
+  }
+
+  redact(t: string): string {
+    return this.#rt.secrets.redact(t);
+  }
+
+  log(line: string): void {
+    this.#rt.deps.log?.(this.#rt.secrets.redact(line));
   }
 
   get signal(): AbortSignal {
@@ -164,69 +193,148 @@ class AttemptToolContext implements ToolContext {
   }
 
   get iter(): Record<string, unknown> | null {
-    if (this.#iter === undefined) this.#iter = this.#iterScope ? (materialize(this.#iterScope, this.#hydrate) as Record<string, unknown>) : null;
+    if (this.#iter === undefined) this.#iter = this.#iterScope ? (materialize(this.#iterScope, this.#rt.hydrate) as Record<string, unknown>) : null;
     return this.#iter;
   }
 }
 
-/** Run the tool: resolves to its outcome, or 'cancelled' when the delivery signal aborts first. */
-async function invoke(rt: RunContext, handler: ToolHandler, task: Task, config: Record<string, unknown>, spec: Record<string, unknown>, coords: AttemptCoords): Promise<ToolOutcome | 'cancelled'> {
+/**
+ * The rest of a tool call still running after its first microtask: resolves to its outcome, or
+ * 'cancelled' when the delivery signal aborts first, or a `timeout` error when it does not settle
+ * within the effective timeout + grace (T9.5), counted from here.
+ *
+ * Hot path: most in-process tools (noop, and any tool whose promise is already settled when it
+ * returns) have settled by then (runAttempt checks), so the race — a timer, an abort callback, a
+ * promise — is armed only for the others.
+ */
+async function invoke(rt: RunContext, task: Task, config: Record<string, unknown>, spec: Record<string, unknown>, call: ToolCall): Promise<ToolOutcome | 'cancelled'> {
   const { deps, command, delivery } = rt;
-  if (delivery.signal.aborted) return 'cancelled';
-  const timeoutS = effectiveTimeoutS(task.kind, config, spec, command.limits.default_timeout_s);
-  const hardMs = Math.ceil(timeoutS * 1000) + (deps.timeoutGraceMs ?? DEFAULT_GRACE_MS);
-  // the run's tool controller: aborted by cancellation (forwarded in runCommand) or by a hard
+  // the run's tool signal: aborted by cancellation (forwarded in runCommand) or by a hard
   // timeout, after which the next attempt gets a fresh one (cheaper than AbortSignal.any per attempt)
   const local = rt.toolAbort;
-  const ctx = new AttemptToolContext(rt, task, coords, spec, local);
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const cancelled = new Promise<'cancelled'>((resolve) => {
-    onAbort = resolver(resolve, 'cancelled');
-    delivery.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), hardMs);
-  });
-  const run = Promise.resolve()
-    .then(() => handler.run(config, ctx))
-    .then((o) => ({ o }), (e: unknown) => ({ e }));
-  try {
-    const r = await Promise.race([run, cancelled, timedOut]);
-    if (r === 'cancelled' || delivery.signal.aborted) {
-      if (!local.signal.aborted) local.abort(delivery.signal.reason);
-      return 'cancelled';
+  const timeoutS = effectiveTimeoutS(task.kind, config, spec, command.limits.default_timeout_s);
+  const hardMs = Math.ceil(timeoutS * 1000) + (deps.timeoutGraceMs ?? DEFAULT_GRACE_MS);
+  const r = await call.race(delivery.signal, hardMs);
+  if (r === 'timeout') {
+    local.abort('timeout');
+    rt.toolAbort = new LazyAbort(delivery.signal);
+    return { status: 'error', error: makeError('timeout', 'TOOL_TIMEOUT', `task ${task.name}: tool did not finish within ${timeoutS}s`, { source: 'engine' }) };
+  }
+  return toolResult(rt, local, call);
+}
+
+/** The outcome of a settled tool call ('cancelled' when the delivery was cancelled meanwhile). */
+function toolResult(rt: RunContext, local: LazyAbort, call: ToolCall): ToolOutcome | 'cancelled' {
+  const signal = rt.delivery.signal;
+  if (call.cancelled || signal.aborted) {
+    local.abort(signal.reason);
+    return 'cancelled';
+  }
+  if (call.failed) return { status: 'error', error: errorFromThrown(call.error) };
+  return call.value as ToolOutcome;
+}
+
+/**
+ * One tool call's settlement, first of: the tool's promise, the delivery's cancellation, the hard
+ * timeout (the last two only once `race` is called).
+ */
+class ToolCall {
+  settled = false;
+  cancelled = false;
+  failed = false;
+  value: unknown = undefined;
+  error: unknown = undefined;
+  #wake: ((r: 'done' | 'timeout') => void) | null = null;
+
+  /** calls the tool; a synchronous throw counts as a failed call */
+  start(handler: ToolHandler, config: Record<string, unknown>, ctx: ToolContext): void {
+    try {
+      // Promise.resolve: a tool that (against its type) returns a plain outcome still works
+      Promise.resolve(handler.run(config, ctx)).then(
+        (v: unknown) => this.settle(false, v),
+        (e: unknown) => this.settle(true, e),
+      );
+    } catch (e) {
+      this.settle(true, e);
     }
-    if (r === 'timeout') {
-      local.abort('timeout');
-      rt.toolAbort = new AbortController();
-      return { status: 'error', error: makeError('timeout', 'TOOL_TIMEOUT', `task ${task.name}: tool did not finish within ${timeoutS}s`, { source: 'engine' }) };
+  }
+
+  private settle(failed: boolean, v: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (failed) {
+      this.failed = true;
+      this.error = v;
+    } else {
+      this.value = v;
     }
-    if ('e' in r) return { status: 'error', error: errorFromThrown(r.e) };
-    return r.o;
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) delivery.signal.removeEventListener('abort', onAbort);
+    this.#wake?.('done');
+  }
+
+  /** waits for the tool, a cancellation of `signal` or `hardMs`; the timer and the abort callback are removed after */
+  race(signal: AbortSignal, hardMs: number): Promise<'done' | 'timeout'> {
+    const onCancel = (): void => {
+      if (this.settled) return;
+      this.settled = true;
+      this.cancelled = true;
+      this.#wake?.('done');
+    };
+    if (signal.aborted) onCancel();
+    if (this.settled) return Promise.resolve('done');
+    return new Promise<'done' | 'timeout'>((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.settled) return;
+        this.settled = true;
+        this.#wake?.('timeout');
+      }, hardMs);
+      this.#wake = (r) => {
+        this.#wake = null;
+        clearTimeout(timer);
+        offAbort(signal, onCancel);
+        resolve(r);
+      };
+      onAbort(signal, onCancel);
+    });
   }
 }
 
-/** `() => resolve(value)` (a returned arrow: no per-call function naming under tsx's keepNames) */
-function resolver<V>(resolve: (v: V) => void, value: V): () => void {
-  return () => resolve(value);
+/**
+ * The effective task spec of R5.1: kind defaults, then the layered `base_spec`, then the task's own
+ * spec (deepMerge). deepMerge only recurses where both sides hold a mapping, so without kind
+ * defaults and with one side empty — the common case — the result is a shallow copy of the other
+ * side: made directly, without the two intermediate merges.
+ */
+function effectiveSpec(task: Task, base: Record<string, unknown> | undefined): Record<string, unknown> {
+  const kindDefaults = KIND_DEFAULT_SPEC[task.kind];
+  const own = task.spec;
+  if (kindDefaults === undefined && (base === undefined || isPlainObject(base)) && (own === undefined || isPlainObject(own))) {
+    const noBase = base === undefined || isEmptyObject(base);
+    const noOwn = own === undefined || isEmptyObject(own);
+    if (noBase) return noOwn ? {} : { ...own };
+    if (noOwn) return { ...base };
+    return deepMerge(base, own) as Record<string, unknown>; // deepMerge({}, base) is a copy of base
+  }
+  return deepMerge(deepMerge(kindDefaults ?? {}, base ?? {}), own ?? {}) as Record<string, unknown>;
+}
+
+function isEmptyObject(o: Record<string, unknown>): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return false;
+  return true;
 }
 
 const CORE_META = new Set(['task', 'kind', 'attempt', 'started_at', 'finished_at', 'duration_ms', 'worker_id']);
 
 /** §7.1 outcome from a tool result; error, helpers and tool meta are redacted (T7.21), data is not (T7.22). */
-function buildOutcome(rt: RunContext, task: Task, coords: AttemptCoords, startedAt: Date, tool: ToolOutcome): Outcome {
-  const finishedAt = rt.deps.now();
+function buildOutcome(rt: RunContext, task: Task, coords: AttemptCoords, startedAt: number, tool: ToolOutcome): Outcome {
+  const finishedAt = clockMs(rt.deps);
+  const startedIso = isoOfMs(startedAt);
   const meta: OutcomeMeta = {
     task: task.name,
     kind: task.kind,
     attempt: coords.attempt,
-    started_at: isoString(startedAt),
-    finished_at: isoString(finishedAt),
-    duration_ms: Math.max(0, finishedAt.getTime() - startedAt.getTime()),
+    started_at: startedIso,
+    finished_at: finishedAt === startedAt ? startedIso : isoOfMs(finishedAt),
+    duration_ms: Math.max(0, finishedAt - startedAt),
     worker_id: rt.deps.workerId,
   };
   if (isPlainObject(tool?.meta)) {
@@ -242,11 +350,12 @@ function buildOutcome(rt: RunContext, task: Task, coords: AttemptCoords, started
     status = 'error';
     error = makeError('internal', 'TOOL_BAD_OUTCOME', `task ${task.name}: tool returned an invalid outcome`, { source: 'engine' });
   }
-  const outcome: Outcome = { status, error: error ? redactError(rt, error) : null, ref: null, meta };
-  if (status === 'ok') outcome.data = tool.data === undefined ? null : tool.data;
-  else if (tool?.data !== undefined) outcome.data = tool.data;
-  // key order of §7.1: status, data, error, ref, meta, helpers
-  const ordered: Outcome = { status: outcome.status, ...('data' in outcome ? { data: outcome.data } : {}), error: outcome.error, ref: null, meta } as Outcome;
+  // key order of §7.1: status, data, error, ref, meta, helpers; one literal per shape (a
+  // conditional spread copies through a slow path)
+  let ordered: Outcome;
+  if (status === 'ok') ordered = { status, data: tool.data === undefined ? null : tool.data, error: null, ref: null, meta };
+  else if (tool?.data !== undefined) ordered = { status, data: tool.data, error: redactError(rt, error as ErrorObject), ref: null, meta };
+  else ordered = { status, error: redactError(rt, error as ErrorObject), ref: null, meta };
   if (isPlainObject(tool?.helpers)) Object.assign(ordered, rt.secrets.redactDeep(tool.helpers));
   return ordered;
 }

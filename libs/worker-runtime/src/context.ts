@@ -1,10 +1,11 @@
 import type { Command, CtxPatchEntry } from '@noetl/events';
-import type { WorkerScopeInput } from '@noetl/scope';
+import type { Hydrator, WorkerScopeInput } from '@noetl/scope';
 import type { RenderOptions, Scope } from '@noetl/template';
 import type { Delivery, WorkerDeps } from './types';
 import type { CommandEmitter } from './events';
 import type { SecretSet } from './secrets';
 import type { KeychainAccess } from './keychain-access';
+import type { LazyAbort } from './abort';
 
 /**
  * Mutable state of one command run, shared by the pipeline, the attempt runner and the
@@ -14,6 +15,8 @@ import type { KeychainAccess } from './keychain-access';
 export interface RunContext {
   command: Command;
   deps: WorkerDeps;
+  /** `deps.hydrate` bounded by the command's `hydrate_max_bytes` (R13.9): every worker-side read goes through it */
+  hydrate: Hydrator;
   delivery: Delivery;
   emitter: CommandEmitter;
   secrets: SecretSet;
@@ -24,8 +27,8 @@ export interface RunContext {
   /** ctx writes in application order, published with the terminal event (R9.13) */
   ctxPatch: CtxPatchEntry[];
   renderOpts: RenderOptions;
-  /** signal handed to tools (`ToolContext.signal`); replaced after a hard timeout aborted it */
-  toolAbort: AbortController;
+  /** signal handed to tools (`ToolContext.signal`, made on first read); replaced after a hard timeout aborted it */
+  toolAbort: LazyAbort;
   /** loop iterator name (R10.9) */
   iterator?: string;
   /** rendered step input (R9.8) */

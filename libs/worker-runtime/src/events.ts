@@ -1,4 +1,5 @@
 import { ids, type Command, type EventPayloads, type EventStatus, type EventType, type NoetlEvent } from '@noetl/events';
+import type { WorkerDeps } from './types';
 
 let lastMs = Number.NaN;
 let lastIso = '';
@@ -16,6 +17,20 @@ export function isoString(d: Date): string {
   return lastIso;
 }
 
+/** `new Date(ms).toISOString()` through the same one-entry memo (no Date while the millisecond repeats). */
+export function isoOfMs(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
+/** The host clock in epoch ms: `deps.nowMs` when given (no Date allocated per reading), else `deps.now()`. */
+export function clockMs(deps: WorkerDeps): number {
+  return deps.nowMs ? deps.nowMs() : deps.now().getTime();
+}
+
 /** Task coordinates carried by task events (runtime.md §5). */
 export interface TaskCoords {
   task: string;
@@ -25,11 +40,24 @@ export interface TaskCoords {
   attempt?: number;
 }
 
+/** A failure of `deps.emit`: never turned into an event (the host must not ack; redelivery follows). */
+export class EmitFailure extends Error {
+  constructor(readonly inner: unknown) {
+    super(`event publish failed: ${(inner as Error)?.message ?? String(inner)}`);
+  }
+}
+
 /**
  * Builds and publishes the worker events of one delivery of a command. Event ids are
  * `<command_id>/e<epoch>/<n>` with a per-delivery counter (T2.3), so re-running the same
- * delivery re-derives the same ids; publishing is sequential and awaited (T9.2). Each event's
- * `causation_id` is the previous event of the command (the first one: the command id).
+ * delivery re-derives the same ids; publishing is sequential (T9.2): callers await `emit` before
+ * the next one. Each event's `causation_id` is the previous event of the command (the first one:
+ * the command id). A failure of `deps.emit` surfaces as an `EmitFailure`.
+ *
+ * Hot path: `emit` is not an async function. When the host's `emit` accepts the event
+ * synchronously (returns no promise, as the embedded runtime's in-process inbox does) the event
+ * itself is returned and the caller's `await` costs one microtask; only a host that returns a
+ * promise pays for the chained one.
  */
 export class CommandEmitter {
   private n = 0;
@@ -38,9 +66,7 @@ export class CommandEmitter {
   constructor(
     private readonly command: Command,
     private readonly epoch: number,
-    private readonly producerId: string,
-    private readonly now: () => Date,
-    private readonly publish: (e: NoetlEvent) => Promise<void>,
+    private readonly deps: WorkerDeps,
   ) {
     this.last = command.command_id;
   }
@@ -50,14 +76,32 @@ export class CommandEmitter {
     return this.last;
   }
 
-  async emit<T extends EventType>(type: T, status: EventStatus, payload: EventPayloads[T], task?: TaskCoords): Promise<NoetlEvent> {
+  /** `attempt`: the attempt number of a `task.attempt.*` event (or `task.attempt`), without an object per attempt */
+  emit<T extends EventType>(type: T, status: EventStatus, payload: EventPayloads[T], task?: TaskCoords, attempt?: number): NoetlEvent | Promise<NoetlEvent> {
     this.n += 1;
     const c = this.command;
-    const event_id = ids.workerEvent(c.command_id, this.epoch, this.n);
-    const e = envelope(c, this.epoch, this.producerId, event_id, type, isoString(this.now()), this.last, status, payload, task);
-    const event = e as unknown as NoetlEvent;
-    await this.publish(event);
-    this.last = event_id;
+    const deps = this.deps;
+    const eventId = ids.workerEvent(c.command_id, this.epoch, this.n);
+    const ts = deps.nowMs ? isoOfMs(deps.nowMs()) : isoString(deps.now());
+    const event = envelope(c, this.epoch, deps.workerId, eventId, type, ts, this.last, status, payload, task, attempt ?? task?.attempt) as unknown as NoetlEvent;
+    let published: Promise<void> | void;
+    try {
+      published = deps.emit(event);
+    } catch (err) {
+      throw new EmitFailure(err);
+    }
+    if (published !== undefined && published !== null && typeof (published as Promise<void>).then === 'function') {
+      return (published as Promise<void>).then(
+        () => {
+          this.last = eventId;
+          return event;
+        },
+        (err: unknown) => {
+          throw new EmitFailure(err);
+        },
+      );
+    }
+    this.last = eventId;
     return event;
   }
 }
@@ -74,6 +118,7 @@ export class CommandEmitter {
  */
 function envelope(
   c: Command, epoch: number, producerId: string, eventId: string, type: string, ts: string, causation: string, status: EventStatus, payload: unknown, task?: TaskCoords,
+  attempt?: number,
 ): Record<string, unknown> {
   const it = c.iteration;
   if (!c.parent_execution_id) {
@@ -86,7 +131,7 @@ function envelope(
           command_id: c.command_id, lease_epoch: epoch, causation_id: causation, status, payload,
         };
       }
-      if (task.attempt === undefined) {
+      if (attempt === undefined) {
         return {
           v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
           source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
@@ -101,7 +146,7 @@ function envelope(
         source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
         loop_id: it.loop_id, iteration_id: it.iteration_id, iteration_index: it.index,
         command_id: c.command_id, lease_epoch: epoch,
-        task: task.task, task_index: task.task_index, task_run_id: task.task_run_id, visit: task.visit, attempt: task.attempt,
+        task: task.task, task_index: task.task_index, task_run_id: task.task_run_id, visit: task.visit, attempt,
         causation_id: causation, status, payload,
       };
     }
@@ -112,7 +157,7 @@ function envelope(
         command_id: c.command_id, lease_epoch: epoch, causation_id: causation, status, payload,
       };
     }
-    if (task.attempt === undefined) {
+    if (attempt === undefined) {
       return {
         v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
         source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
@@ -125,7 +170,7 @@ function envelope(
       v: 1, event_id: eventId, event_type: type, ts, execution_id: c.execution_id, root_execution_id: c.root_execution_id,
       source: 'worker', producer_id: producerId, step: c.step, step_run_id: c.step_run_id,
       command_id: c.command_id, lease_epoch: epoch,
-      task: task.task, task_index: task.task_index, task_run_id: task.task_run_id, visit: task.visit, attempt: task.attempt,
+      task: task.task, task_index: task.task_index, task_run_id: task.task_run_id, visit: task.visit, attempt,
       causation_id: causation, status, payload,
     };
   }
@@ -146,7 +191,7 @@ function envelope(
     e['task_index'] = task.task_index;
     e['task_run_id'] = task.task_run_id;
     e['visit'] = task.visit;
-    if (task.attempt !== undefined) e['attempt'] = task.attempt;
+    if (attempt !== undefined) e['attempt'] = attempt;
   }
   e['causation_id'] = causation;
   e['status'] = status;

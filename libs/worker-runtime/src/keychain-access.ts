@@ -5,6 +5,8 @@ import { keychainUnresolved } from './errors';
 
 /** the `keychain` root of a playbook without entries */
 const EMPTY_KEYCHAIN: object = Object.freeze({});
+/** the (never written) definitions of every command without keychain entries */
+const NO_DEFS: ReadonlyMap<string, { def: KeychainEntryDef; index: number }> = new Map();
 
 /**
  * Renders an entry's fields (R2.11: against workload, execution_id and the entries declared before
@@ -21,10 +23,12 @@ export type EntryFieldRenderer = (fields: Record<string, unknown>, keychain: obj
  * secret of the command (T7.21).
  */
 export class KeychainAccess {
-  private readonly defs = new Map<string, { def: KeychainEntryDef; index: number }>();
-  private readonly resolved = new Map<string, ResolvedKeychainEntry>();
-  /** entries read since the last `takeUsed()` (KK.3 invalidation after a 401) */
-  private used = new Set<string>();
+  /** declared entries; the shared empty map for a command without keychain (most commands: no Map per command) */
+  private readonly defs: ReadonlyMap<string, { def: KeychainEntryDef; index: number }>;
+  /** resolved entries (made on the first resolution) */
+  private resolved: Map<string, ResolvedKeychainEntry> | null = null;
+  /** entries read since the last `takeUsed()` (KK.3 invalidation after a 401); made on first read */
+  private used: Set<string> | null = null;
 
   constructor(
     entries: readonly KeychainEntryDef[],
@@ -34,9 +38,15 @@ export class KeychainAccess {
     private readonly renderFields: EntryFieldRenderer,
     private readonly signal?: AbortSignal,
   ) {
-    entries.forEach((def, index) => {
-      if (!this.defs.has(def.name)) this.defs.set(def.name, { def, index });
-    });
+    if (entries.length === 0) {
+      this.defs = NO_DEFS;
+    } else {
+      const defs = new Map<string, { def: KeychainEntryDef; index: number }>();
+      entries.forEach((def, index) => {
+        if (!defs.has(def.name)) defs.set(def.name, { def, index });
+      });
+      this.defs = defs;
+    }
   }
 
   has(name: string): boolean {
@@ -45,6 +55,14 @@ export class KeychainAccess {
 
   get size(): number {
     return this.defs.size;
+  }
+
+  /**
+   * `run(fn)` without a promise when the command declares no keychain entry (nothing can be
+   * pending then): the common case renders synchronously. Throws synchronously what `fn` throws.
+   */
+  render<T>(fn: (keychain: object) => T): T | Promise<T> {
+    return this.defs.size === 0 ? fn(EMPTY_KEYCHAIN) : this.run(fn);
   }
 
   /** Run a synchronous render with lazy keychain access. `limit`: only entries declared before that index are visible. */
@@ -72,8 +90,8 @@ export class KeychainAccess {
 
   /** Resolve (or return the cached) entry; throws AuthResolutionError KEYCHAIN_UNRESOLVED (KK.2). */
   async entry(name: string): Promise<ResolvedKeychainEntry> {
-    this.used.add(name);
-    const have = this.resolved.get(name);
+    (this.used ??= new Set()).add(name);
+    const have = this.resolved?.get(name);
     if (have) return have;
     const slot = this.defs.get(name);
     if (!slot) throw keychainUnresolved(name, 'no such keychain entry');
@@ -86,15 +104,15 @@ export class KeychainAccess {
     }
     const got = await this.resolver.resolve(slot.def, this.info, fields, this.signal);
     this.secrets.addDeep(got.value);
-    this.resolved.set(name, got);
+    (this.resolved ??= new Map()).set(name, got);
     return got;
   }
 
   /** names of the entries read since the last call (KK.3) */
   takeUsed(): string[] {
-    if (this.used.size === 0) return []; // the common case (no keychain read): no new Set
+    if (this.used === null || this.used.size === 0) return []; // the common case (no keychain read)
     const out = [...this.used];
-    this.used = new Set();
+    this.used = null;
     return out;
   }
 
@@ -102,7 +120,7 @@ export class KeychainAccess {
   invalidate(name: string): void {
     const slot = this.defs.get(name);
     if (!slot) return;
-    this.resolved.delete(name);
+    this.resolved?.delete(name);
     this.resolver.invalidate(slot.def, this.info);
   }
 
@@ -110,9 +128,9 @@ export class KeychainAccess {
     return defineFallback({}, (name: string) => {
       const slot = this.defs.get(name);
       if (!slot || slot.index >= limit) return undefined;
-      const have = this.resolved.get(name);
+      const have = this.resolved?.get(name);
       if (have) {
-        this.used.add(name);
+        (this.used ??= new Set()).add(name);
         return have.value;
       }
       pending.add(name);

@@ -4,7 +4,7 @@ import { ids, type AttemptDecision, type Outcome } from '@noetl/events';
 import { attemptOutcomeView, dataView, refView } from '@noetl/scope';
 import type { RunContext } from './context';
 import { runAttempt, eventOutcome, redactError, type WorkbookAsserts } from './attempt';
-import { matchRule, directiveOf, retryAttempts, retryDelayMs, PREVIOUS_ALIASES, type RuleMatch } from './policy';
+import { matchRule, directiveOf, retryAttempts, retryDelayMs, NO_MATCH, PREVIOUS_ALIASES, type RuleMatch } from './policy';
 import { applySet, scopeOf, type Phase } from './render';
 import { errorFromThrown } from './errors';
 import type { EndedVisit } from './result';
@@ -44,6 +44,15 @@ export function taskView(data: unknown, ref: ResultRef | null, http: boolean): u
   return dataView(data, { http });
 }
 
+/** The set keys of an attempt whose rule set nothing (shared, frozen: part of the recorded decision). */
+const NO_KEYS = Object.freeze([]) as unknown as string[];
+
+/** The recorded decision of an attempt of a task without a policy rule (dsl §8.3 auto directive). */
+const DEFAULT_DECISION: Readonly<Record<'continue' | 'fail', AttemptDecision>> = {
+  continue: Object.freeze({ source: 'default', rule_index: null, do: 'continue', set_keys: NO_KEYS }),
+  fail: Object.freeze({ source: 'default', rule_index: null, do: 'fail', set_keys: NO_KEYS }),
+};
+
 /** Phase of the policy scope of a task without a policy: nothing renders against it. */
 const NO_PHASE: Readonly<Phase> = Object.freeze({});
 
@@ -62,7 +71,8 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
   const { command, deps, delivery, emitter } = rt;
   const pipeline = command.pipeline;
   const max = command.limits.max_task_executions ?? DEFAULT_MAX_TASK_EXECUTIONS;
-  const visitNo = new Array<number>(pipeline.length).fill(0);
+  const visitNo: number[] = [];
+  for (let i = 0; i < pipeline.length; i++) visitNo.push(0); // a packed array of small ints (fill() makes a holey one first)
   const ended: EndedVisit[] = [];
   let pc = 0;
   let visits = 0;
@@ -74,20 +84,23 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
       const error = makeError('max_iterations', 'MAX_ITERATIONS', `pipeline of step ${command.step} exceeded max_task_executions (${max}) at task ${pipeline[pc].name}`, { source: 'engine' });
       return { status: 'failed', error, failedTask: pipeline[pc].name, visits: ended, taskVisits: visits - 1 };
     }
-    const { task, asserts } = effectiveTask(pipeline[pc]);
+    const entry = pipeline[pc];
+    const { task, asserts } = entry.workbook ? effectiveTask(entry) : { task: entry, asserts: undefined };
     const http = task.kind === 'http';
     visitNo[pc] += 1;
     const visit = visitNo[pc];
     const taskRunId = ids.taskRun(command.command_id, delivery.epoch, pc, visit);
     const coords: TaskCoords = { task: task.name, task_index: pc, task_run_id: taskRunId, visit };
-    await emitter.emit('task.started', 'in_progress', { task_run_id: taskRunId, task: task.name, task_index: pc, kind: task.kind, visit }, coords);
+    // `emit` returns the event itself when the host took it synchronously: awaited only when it is a promise
+    const started = emitter.emit('task.started', 'in_progress', { task_run_id: taskRunId, task: task.name, task_index: pc, kind: task.kind, visit }, coords);
+    if (started instanceof Promise) await started;
     rt.scope.task = task.name;
     rt.scope.output = undefined;
 
     let attempt = 1;
     let outcome: Outcome;
     let directive: Directive;
-    let match: RuleMatch = { rule: undefined, index: null };
+    let match: RuleMatch = NO_MATCH;
     let failError: ErrorObject | undefined;
     let retryExhausted = false;
     let finalAttemptEventId: string;
@@ -103,7 +116,7 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
       // a policy nothing renders against this scope (no rule, no set, no retry parameters): the
       // outcome view is not built then.
       const scope = scopeOf(rt, task.policy ? { output: attemptOutcomeView(outcome as unknown as Record<string, unknown>, { http }) } : NO_PHASE);
-      let setKeys: string[] = [];
+      let setKeys: string[] = NO_KEYS;
       let attempts: number | undefined;
       let delayMs: number | undefined;
       let policyError: ErrorObject | undefined;
@@ -121,9 +134,12 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
         directive = 'fail';
       }
       const jumpTarget = directive === 'jump' ? match.rule?.then.to : undefined;
-      // key order: source, rule_index, do, [to], [attempts], [delay_ms], set_keys (one literal in the common case)
+      // key order: source, rule_index, do, [to], [attempts], [delay_ms], set_keys (one literal in the
+      // common case; a shared frozen one for the default continue/fail of a task without a policy)
       const decision: AttemptDecision = !jumpTarget && attempts === undefined && delayMs === undefined
-        ? { source, rule_index: match.index, do: directive, set_keys: setKeys }
+        ? (match === NO_MATCH && source === 'default' && setKeys === NO_KEYS && (directive === 'continue' || directive === 'fail')
+          ? DEFAULT_DECISION[directive]
+          : { source, rule_index: match.index, do: directive, set_keys: setKeys })
         : {
           source,
           rule_index: match.index,
@@ -133,11 +149,10 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
           ...(delayMs !== undefined ? { delay_ms: delayMs } : {}),
           set_keys: setKeys,
         };
-      const attemptCoords: TaskCoords = { task: coords.task, task_index: coords.task_index, task_run_id: coords.task_run_id, visit: coords.visit, attempt };
-      const ev = await emitter.emit(outcome.status === 'ok' ? 'task.attempt.done' : 'task.attempt.failed', outcome.status === 'ok' ? 'ok' : 'error', res.renderedInput !== undefined
+      const attemptEv = emitter.emit(outcome.status === 'ok' ? 'task.attempt.done' : 'task.attempt.failed', outcome.status === 'ok' ? 'ok' : 'error', res.renderedInput !== undefined
         ? { task_run_id: taskRunId, attempt, outcome: eventOutcome(outcome), rendered_input: res.renderedInput, decision }
-        : { task_run_id: taskRunId, attempt, outcome: eventOutcome(outcome), decision }, attemptCoords);
-      finalAttemptEventId = ev.event_id;
+        : { task_run_id: taskRunId, attempt, outcome: eventOutcome(outcome), decision }, coords, attempt);
+      finalAttemptEventId = (attemptEv instanceof Promise ? await attemptEv : attemptEv).event_id;
       if (policyError) {
         failError = policyError;
         break;
@@ -199,8 +214,11 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
 
     // task-level set (R8.10): once per visit, after the rule's set; output = data view of the final data
     const data = outcome!.data === undefined ? null : outcome!.data;
-    const view = taskView(data, outcome!.ref, http);
+    let view: unknown = null;
+    let hasView = false;
     if (task.set?.length) {
+      view = taskView(data, outcome!.ref, http);
+      hasView = true;
       try {
         applySet(rt, task.set, scopeOf(rt, { output: view }), { task: task.name, attempt }, `task ${task.name} set`);
       } catch (e) {
@@ -211,11 +229,17 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
 
     const final: Exclude<Directive, 'retry'> = directive! === 'retry' ? 'fail' : directive!;
     ended.push({ task: task.name, data, ref: outcome!.ref });
-    rt.scope.taskViews.set(task.name, view);
-    rt.scope.prev = view;
+    // the view is what later visits read (`<task>`, `_prev`); when the pipeline ends with this
+    // visit nothing renders against it any more (the step result is built from `ended`): not built
+    const last = final === 'break' || final === 'fail' || (final === 'continue' && pc + 1 >= pipeline.length);
+    if (!last) {
+      if (!hasView) view = taskView(data, outcome!.ref, http);
+      rt.scope.taskViews.set(task.name, view);
+      rt.scope.prev = view;
+    }
     rt.scope.output = undefined;
     const jumped = final === 'jump' && jumpTo;
-    await emitter.emit(outcome!.status === 'ok' ? 'task.done' : 'task.failed', outcome!.status === 'ok' ? 'ok' : 'error', !jumped && !retryExhausted
+    const doneEv = emitter.emit(outcome!.status === 'ok' ? 'task.done' : 'task.failed', outcome!.status === 'ok' ? 'ok' : 'error', !jumped && !retryExhausted
       ? { task_run_id: taskRunId, attempts: attempt, final_attempt_event_id: finalAttemptEventId!, directive: final }
       : {
         task_run_id: taskRunId,
@@ -225,6 +249,7 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
         ...(jumped ? { jump_to: jumpTo } : {}),
         ...(retryExhausted ? { retry_exhausted: true } : {}),
       }, coords);
+    if (doneEv instanceof Promise) await doneEv;
     lastExecuted = pc;
 
     switch (final) {

@@ -18,23 +18,34 @@ export interface RuleMatch {
   index: number | null;
 }
 
+/** No rule matched (or no policy): one shared, frozen value instead of an object per attempt. */
+export const NO_MATCH: RuleMatch = Object.freeze({ rule: undefined, index: null });
+
 /** dsl §8.3 step 3: the first rule whose `when` is true, or the `else` rule. Template errors propagate. */
 export function matchRule(rt: RunContext, policy: TaskPolicy | undefined, scope: Scope, task: string): RuleMatch {
-  if (!policy) return { rule: undefined, index: null };
+  if (!policy) return NO_MATCH;
   for (let i = 0; i < policy.rules.length; i++) {
     const r = policy.rules[i];
     if (r.else) return { rule: r, index: i };
     if (r.when === undefined || conditionAt(rt, r.when, scope, `task ${task} policy rule ${i} when`)) return { rule: r, index: i };
   }
-  return { rule: undefined, index: null };
+  return NO_MATCH;
 }
 
+export interface DirectiveChoice {
+  directive: Directive;
+  source: 'rule' | 'else' | 'default';
+}
+const DEFAULT_CONTINUE: DirectiveChoice = Object.freeze({ directive: 'continue', source: 'default' });
+const DEFAULT_FAIL: DirectiveChoice = Object.freeze({ directive: 'fail', source: 'default' });
+
 /** dsl §8.3 step 5: the rule's directive, else `on_unmatched`, else auto (ok -> continue, error -> fail). */
-export function directiveOf(match: RuleMatch, policy: TaskPolicy | undefined, outcome: Outcome): { directive: Directive; source: 'rule' | 'else' | 'default' } {
+export function directiveOf(match: RuleMatch, policy: TaskPolicy | undefined, outcome: Outcome): DirectiveChoice {
   if (match.rule) return { directive: match.rule.then.do, source: match.rule.else ? 'else' : 'rule' };
   const unmatched = policy?.on_unmatched;
-  if (unmatched === 'continue' || unmatched === 'fail') return { directive: unmatched, source: 'default' };
-  return { directive: outcome.status === 'ok' ? 'continue' : 'fail', source: 'default' };
+  if (unmatched === 'continue') return DEFAULT_CONTINUE;
+  if (unmatched === 'fail') return DEFAULT_FAIL;
+  return outcome.status === 'ok' ? DEFAULT_CONTINUE : DEFAULT_FAIL;
 }
 
 function num(rt: RunContext, v: number | string | undefined, scope: Scope, where: string): number | undefined {

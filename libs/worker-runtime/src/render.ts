@@ -1,10 +1,17 @@
 import { isPlainObject, isResultRef } from '@noetl/common';
 import type { SetBlock, Task, Condition } from '@noetl/dsl';
+import type { CtxPatchEntry } from '@noetl/events';
 import { workerScope, type Hydrator, type WorkerScopeInput } from '@noetl/scope';
 import { renderValue, evaluateCondition, TemplateError, type Scope } from '@noetl/template';
 import { ClassifiedError } from './errors';
 import { setPathLazy } from './ctx-view';
 import type { RunContext } from './context';
+
+/**
+ * The ctx patch of a command that writes no ctx (most): one shared frozen empty list in its
+ * terminal event instead of a new array per command; `applySet` replaces it on the first write.
+ */
+export const NO_CTX_PATCH = Object.freeze([]) as unknown as CtxPatchEntry[];
 
 /** Per-phase locals of a worker render (dsl §13.1): what differs between fields, policies and task `set`. */
 export interface Phase {
@@ -107,34 +114,45 @@ function copy(v: unknown, hydrate: Hydrator, depth: number): unknown {
 /**
  * Render the task's own `input` (K1.1) and build the effective input: step input (R9.8, already
  * rendered), then the iterator binding (R10.9, unless the task defines it), then the task's keys.
+ * Synchronous (no promise) unless keychain entries may have to be resolved.
  */
-export async function renderTaskInput(rt: RunContext, task: Task): Promise<Record<string, unknown>> {
-  const own = task.input && Object.keys(task.input).length > 0
-    ? await rt.keychain.run((keychain) => {
-      const scope = scopeOf(rt, { keychain });
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(task.input!)) out[k] = materialize(renderAt(rt, v, scope, `task ${task.name} input.${k}`), rt.deps.hydrate);
-      return out;
-    })
-    : {};
+export function renderTaskInput(rt: RunContext, task: Task): Record<string, unknown> | Promise<Record<string, unknown>> {
+  const input = task.input;
+  if (!input || isEmpty(input)) return mergeTaskInput(rt, {});
+  const own = rt.keychain.render((keychain) => {
+    const scope = scopeOf(rt, { keychain });
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(input)) out[k] = materialize(renderAt(rt, v, scope, `task ${task.name} input.${k}`), rt.hydrate);
+    return out;
+  });
+  return own instanceof Promise ? own.then((o) => mergeTaskInput(rt, o)) : mergeTaskInput(rt, own);
+}
+
+function mergeTaskInput(rt: RunContext, own: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...rt.stepInput };
   if (rt.iterator !== undefined && !Object.prototype.hasOwnProperty.call(own, rt.iterator)) merged[rt.iterator] = rt.scope.iter[rt.iterator];
   return Object.assign(merged, own);
 }
 
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return false;
+  return true;
+}
+
 /**
  * Render every tool field and `auth` (K1.1: not name/kind/spec/policy/set) with the task input as
- * first-priority bare names (R13.2 item 1). Returns the tool configuration (`input` included).
+ * first-priority bare names (R13.2 item 1). Returns the tool configuration (`input` included);
+ * synchronously unless keychain entries may have to be resolved.
  */
-export async function renderTaskConfig(rt: RunContext, task: Task, taskInput: Record<string, unknown>): Promise<Record<string, unknown>> {
-  return rt.keychain.run((keychain) => {
+export function renderTaskConfig(rt: RunContext, task: Task, taskInput: Record<string, unknown>): Record<string, unknown> | Promise<Record<string, unknown>> {
+  return rt.keychain.render((keychain) => {
     const scope = scopeOf(rt, { keychain, taskInput });
     const cfg: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(task.fields)) {
       if (k === 'input') continue;
-      cfg[k] = materialize(renderAt(rt, v, scope, `task ${task.name} field ${k}`), rt.deps.hydrate);
+      cfg[k] = materialize(renderAt(rt, v, scope, `task ${task.name} field ${k}`), rt.hydrate);
     }
-    if (task.auth !== undefined) cfg['auth'] = materialize(renderAt(rt, task.auth, scope, `task ${task.name} field auth`), rt.deps.hydrate);
+    if (task.auth !== undefined) cfg['auth'] = materialize(renderAt(rt, task.auth, scope, `task ${task.name} field auth`), rt.hydrate);
     cfg['input'] = taskInput;
     return cfg;
   });
@@ -147,12 +165,13 @@ export async function renderTaskConfig(rt: RunContext, task: Task, taskInput: Re
  * Template errors propagate (kind `template`; the pipeline fails, R12.15).
  */
 export function applySet(rt: RunContext, block: SetBlock, scope: Scope, who: { task: string; attempt: number }, where: string): string[] {
-  const values = block.map((e) => materialize(renderAt(rt, e.value, scope, `${where} ${e.target}`), rt.deps.hydrate));
+  const values = block.map((e) => materialize(renderAt(rt, e.value, scope, `${where} ${e.target}`), rt.hydrate));
   block.forEach((e, i) => {
     if (e.path.length === 0) return;
     const v = values[i];
     if (e.scope === 'ctx') {
       rt.scope.ctx = setPathLazy(rt.scope.ctx, e.path, v);
+      if (rt.ctxPatch === NO_CTX_PATCH) rt.ctxPatch = [];
       rt.ctxPatch.push({ path: [...e.path], value: v, task: who.task, attempt: who.attempt });
     } else if (e.scope === 'iter') {
       rt.scope.iter = setPathLazy(rt.scope.iter, e.path, v);
@@ -163,14 +182,14 @@ export function applySet(rt: RunContext, block: SetBlock, scope: Scope, who: { t
   return block.map((e) => e.target);
 }
 
-/** Render the step input once per step run (R9.8); keychain allowed (R2.12). */
-export async function renderStepInput(rt: RunContext): Promise<Record<string, unknown>> {
+/** Render the step input once per step run (R9.8); keychain allowed (R2.12). Synchronous unless keychain entries may be resolved. */
+export function renderStepInput(rt: RunContext): Record<string, unknown> | Promise<Record<string, unknown>> {
   const raw = rt.command.step_input;
-  if (!raw || Object.keys(raw).length === 0) return {};
-  return rt.keychain.run((keychain) => {
+  if (!raw || isEmpty(raw)) return {};
+  return rt.keychain.render((keychain) => {
     const scope = scopeOf(rt, { keychain });
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(raw)) out[k] = materialize(renderAt(rt, v, scope, `step ${rt.command.step} input.${k}`), rt.deps.hydrate);
+    for (const [k, v] of Object.entries(raw)) out[k] = materialize(renderAt(rt, v, scope, `step ${rt.command.step} input.${k}`), rt.hydrate);
     return out;
   });
 }
@@ -194,7 +213,7 @@ export function entryFieldRenderer(rt: RunContext): (fields: Record<string, unkn
       },
     };
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(fields)) out[k] = materialize(renderAt(rt, v, scope, `keychain field ${k}`), rt.deps.hydrate);
+    for (const [k, v] of Object.entries(fields)) out[k] = materialize(renderAt(rt, v, scope, `keychain field ${k}`), rt.hydrate);
     return out;
   };
 }

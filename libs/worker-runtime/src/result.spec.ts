@@ -1,6 +1,7 @@
-import { isResultRef, type ResultRef } from '@noetl/common';
+import { isResultRef, jsonByteSize, type ResultRef } from '@noetl/common';
 import { runCommand, stepResult } from './index';
 import { makeHarness, makeCommand, task, when, otherwise, delivery, ok, ofType, terminalPayload, fsHydrator } from './testing/harness';
+import { jsonSizeWithin } from './result';
 
 describe('step result R (dsl R13.3)', () => {
   test('single task: its final data, whatever its shape', () => {
@@ -139,5 +140,23 @@ describe('externalization (T7.7–T7.10, §7.6)', () => {
     await runCommand(makeCommand({ pipeline: [task('get', 'http'), task('n', 'script', { result: { x: '{{ get.x }}', code: '{{ get.status_code }}' } })] }), delivery(), h2.deps);
     expect(terminalPayload(h2.events)['http_result']).toBe(false);
     expect(ofType(h2.events, 'task.attempt.done')[1].payload.outcome.data).toEqual({ x: 1, code: 200 });
+  });
+});
+
+describe('jsonSizeWithin (result sizing without building the JSON text)', () => {
+  const samples: unknown[] = [
+    null, undefined, true, false, 0, -0, 7, 42, 999, 1000, 123456789, -3.25, 1e21, 1e-7, Number.NaN, Number.POSITIVE_INFINITY,
+    '', 'plain', 'quote " and \\ backslash', 'tab\tnew\nline\u0001\u001f', 'é ü ß', '日本語', 'emoji 😀', 'lone \ud800 high', 'lone \udc00 low',
+    'x'.repeat(300), `${'é'.repeat(200)}"\n`, [], [1, 'a', null], [undefined, () => 1, Symbol('s')], { a: 1, b: undefined, c: () => 1, d: [1, { e: 'f' }] },
+    { 'kéy "q"': 'v' }, Object.assign(Object.create(null) as Record<string, unknown>, { n: 1 }), { date: new Date(0) }, new Date(0), { boxed: Object('s') },
+    { nested: { deeper: { deepest: ['x', 2, { y: null }] } } }, { status: 'ok', message: 'noop' },
+  ];
+  it('equals jsonByteSize for every value it can size, and bails out to it for the rest', () => {
+    for (const v of samples) expect([v, jsonSizeWithin(v, 1e9)]).toEqual([v, jsonByteSize(v)]);
+  });
+  it('stops early above the budget (any number over it)', () => {
+    const big = { a: 'x'.repeat(100), b: Array.from({ length: 1000 }, (_, i) => i) };
+    expect(jsonSizeWithin(big, 50)).toBeGreaterThan(50);
+    expect(jsonSizeWithin(big, 1e9)).toBe(jsonByteSize(big));
   });
 });

@@ -4,23 +4,17 @@ import { boundedHydrator, StepResults, makeGlobals, type WorkerScopeInput } from
 import type { RenderOptions } from '@noetl/template';
 import type { CommandOutcome, Delivery, KeychainResolver, WorkerDeps } from './types';
 import type { RunContext } from './context';
-import { CommandEmitter } from './events';
+import { clockMs, CommandEmitter, EmitFailure } from './events';
+import { LazyAbort } from './abort';
 import { SecretSet } from './secrets';
 import { KeychainAccess } from './keychain-access';
 import { createKeychainResolver } from './keychain';
 import { hydratingView } from './ctx-view';
-import { entryFieldRenderer, renderStepInput, materializeWithout, makeRunScope } from './render';
+import { entryFieldRenderer, renderStepInput, materializeWithout, makeRunScope, NO_CTX_PATCH } from './render';
 import { runPipeline, effectiveTask, type PipelineEnd } from './pipeline';
-import { capSnapshot, entityBase, externalize, stepResult, stepResultLimits } from './result';
+import { capSnapshot, entityBase, externalize, staysInline, stepResult, stepResultLimits } from './result';
 import { errorFromThrown } from './errors';
 import { redactError } from './attempt';
-
-/** A failure of `deps.emit`: never turned into an event (the host must not ack; redelivery follows). */
-class EmitFailure extends Error {
-  constructor(readonly inner: unknown) {
-    super(`event publish failed: ${(inner as Error)?.message ?? String(inner)}`);
-  }
-}
 
 /**
  * Run ONE command — a step run or one loop iteration — to its terminal event (runtime.md §9.1).
@@ -37,65 +31,49 @@ class EmitFailure extends Error {
  */
 export async function runCommand(command: Command, delivery: Delivery, deps: WorkerDeps): Promise<CommandOutcome> {
   const secrets = new SecretSet();
-  const emitter = new CommandEmitter(command, delivery.epoch, deps.workerId, () => deps.now(), async (e) => {
-    try {
-      await deps.emit(e);
-    } catch (err) {
-      throw new EmitFailure(err);
-    }
-  });
+  const emitter = new CommandEmitter(command, delivery.epoch, deps);
   const it = command.iteration;
   try {
     if (delivery.signal.aborted) return await cancelled(emitter, command, delivery);
 
-    const startedAt = deps.now();
-    if (it) {
-      await emitter.emit('loop.iteration.started', 'in_progress', { iteration_id: it.iteration_id, index: it.index, command_id: command.command_id, lease_epoch: delivery.epoch, worker_id: deps.workerId });
-    } else {
-      await emitter.emit('step.started', 'in_progress', { command_id: command.command_id, lease_epoch: delivery.epoch, worker_id: deps.workerId, pipeline_digest: pipelineDigest(command) });
-    }
+    const startedAt = clockMs(deps);
+    // `emit` returns the event itself when the host took it synchronously: awaited only when it is a promise
+    const started = it
+      ? emitter.emit('loop.iteration.started', 'in_progress', { iteration_id: it.iteration_id, index: it.index, command_id: command.command_id, lease_epoch: delivery.epoch, worker_id: deps.workerId })
+      : emitter.emit('step.started', 'in_progress', { command_id: command.command_id, lease_epoch: delivery.epoch, worker_id: deps.workerId, pipeline_digest: pipelineDigest(command) });
+    if (started instanceof Promise) await started;
 
-    // R13.9: every worker-side hydration is bounded by the command's hydrate_max_bytes
-    const bounded = { ...deps, hydrate: boundedHydrator(deps.hydrate, () => command.limits.hydrate_max_bytes, 'worker') };
-    const rt = buildRunContext(command, delivery, bounded, emitter, secrets);
-    const forwardAbort = abortForwarder(rt, delivery.signal);
-    delivery.signal.addEventListener('abort', forwardAbort, { once: true });
+    const rt = buildRunContext(command, delivery, deps, emitter, secrets);
     try {
-      return await runAndFinish(rt, startedAt);
+      // step input (R9.8), the pipeline (§9.2), then the terminal event
+      let end: PipelineEnd | undefined;
+      try {
+        if (it?.item_ref && it.item === undefined) rt.scope.iter[it.iterator] = rt.hydrate(it.item_ref);
+        const stepInput = renderStepInput(rt);
+        rt.stepInput = stepInput instanceof Promise ? await stepInput : stepInput;
+        rt.scope.input = rt.stepInput;
+      } catch (e) {
+        end = { status: 'failed', error: redactError(rt, errorFromThrown(e)), visits: [], taskVisits: 0 };
+      }
+      if (end === undefined) {
+        try {
+          end = await runPipeline(rt);
+        } catch (e) {
+          if (e instanceof EmitFailure) throw e;
+          end = { status: 'failed', error: redactError(rt, errorFromThrown(e)), visits: [], taskVisits: 0 };
+          deps.log?.(secrets.redact(`worker: internal error in ${command.command_id}: ${(e as Error)?.stack ?? String(e)}`));
+        }
+      }
+      const outcome = finish(rt, end, startedAt);
+      return outcome instanceof Promise ? await outcome : outcome;
     } finally {
-      delivery.signal.removeEventListener('abort', forwardAbort);
+      // cancellation reached the tools through their (lazily linked) signal: unlink it
+      rt.toolAbort.release();
     }
   } catch (e) {
     if (e instanceof EmitFailure) throw e.inner;
     throw e;
   }
-}
-
-/** Aborts the run's current tool controller with the delivery's reason (a returned arrow: not renamed per call under tsx). */
-function abortForwarder(rt: RunContext, signal: AbortSignal): () => void {
-  return () => rt.toolAbort.abort(signal.reason);
-}
-
-/** Step input (R9.8), the pipeline (§9.2), then the terminal event. */
-async function runAndFinish(rt: RunContext, startedAt: Date): Promise<CommandOutcome> {
-  const { command, deps, secrets } = rt;
-  const it = command.iteration;
-  try {
-    if (it?.item_ref && it.item === undefined) rt.scope.iter[it.iterator] = deps.hydrate(it.item_ref);
-    rt.stepInput = await renderStepInput(rt);
-    rt.scope.input = rt.stepInput;
-  } catch (e) {
-    return finish(rt, { status: 'failed', error: redactError(rt, errorFromThrown(e)), visits: [], taskVisits: 0 }, startedAt);
-  }
-  let end: PipelineEnd;
-  try {
-    end = await runPipeline(rt);
-  } catch (e) {
-    if (e instanceof EmitFailure) throw e;
-    end = { status: 'failed', error: redactError(rt, errorFromThrown(e)), visits: [], taskVisits: 0 };
-    deps.log?.(secrets.redact(`worker: internal error in ${command.command_id}: ${(e as Error)?.stack ?? String(e)}`));
-  }
-  return finish(rt, end, startedAt);
 }
 
 const digests = new WeakMap<object, string>();
@@ -120,6 +98,10 @@ function renderOptsOf(deps: WorkerDeps): RenderOptions {
   return o;
 }
 
+/** Scope info and entry-field renderer of a command without keychain entries (never used then). */
+const NO_SCOPE_INFO = Object.freeze({ catalogId: '', executionId: '', rootExecutionId: '' });
+const NO_FIELDS = (): Record<string, unknown> => ({});
+
 /** Resolver of a command without keychain entries (KeychainAccess never calls it then). */
 const NO_KEYCHAIN: KeychainResolver = {
   resolve: (entry) => Promise.reject(new Error(`keychain entry ${entry.name} is not declared`)),
@@ -128,6 +110,8 @@ const NO_KEYCHAIN: KeychainResolver = {
 
 function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps, emitter: CommandEmitter, secrets: SecretSet): RunContext {
   const it = command.iteration;
+  // R13.9: every worker-side hydration is bounded by the command's hydrate_max_bytes
+  const hydrate = boundedHydrator(deps.hydrate, () => command.limits.hydrate_max_bytes, 'worker');
   const parentIter = command.context.parent_iter;
   let iter: Record<string, unknown>;
   if (it) {
@@ -145,9 +129,9 @@ function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps,
   const scope: WorkerScopeInput = {
     globals,
     workload: command.context.workload ?? {},
-    ctx: hydratingView(command.context.ctx ?? {}, deps.hydrate),
+    ctx: hydratingView(command.context.ctx ?? {}, hydrate),
     args: command.context.args ?? {},
-    steps: new StepResults(command.context.steps ?? {}, deps.hydrate),
+    steps: new StepResults(command.context.steps ?? {}, hydrate),
     input: {},
     iter,
     iterator: it?.iterator,
@@ -155,27 +139,29 @@ function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps,
     taskViews: new Map(),
   };
   const rt: RunContext = {
-    command, deps, delivery, emitter, secrets,
+    command, deps, hydrate, delivery, emitter, secrets,
     keychain: undefined as unknown as KeychainAccess,
     scope,
     scopeObject: makeRunScope(scope),
-    toolAbort: new AbortController(),
-    ctxPatch: [],
+    toolAbort: new LazyAbort(delivery.signal),
+    ctxPatch: NO_CTX_PATCH,
     renderOpts: renderOptsOf(deps),
     iterator: it?.iterator,
     stepInput: {},
   };
-  // a command without keychain entries never reaches the resolver: do not build one for it
+  // a command without keychain entries never reaches the resolver nor renders entry fields: no
+  // resolver, scope info or renderer is built for it
   const entries = command.keychain ?? [];
-  const resolver = deps.keychain ?? (entries.length > 0 ? createKeychainResolver({ credentials: deps.credentials, now: () => deps.now() }) : NO_KEYCHAIN);
-  rt.keychain = new KeychainAccess(
-    entries,
-    resolver,
-    { catalogId: pb.catalog_id, executionId: command.execution_id, rootExecutionId: command.root_execution_id },
-    secrets,
-    entryFieldRenderer(rt),
-    delivery.signal,
-  );
+  rt.keychain = entries.length === 0
+    ? new KeychainAccess(entries, NO_KEYCHAIN, NO_SCOPE_INFO, secrets, NO_FIELDS)
+    : new KeychainAccess(
+      entries,
+      deps.keychain ?? createKeychainResolver({ credentials: deps.credentials, now: () => deps.now() }),
+      { catalogId: pb.catalog_id, executionId: command.execution_id, rootExecutionId: command.root_execution_id },
+      secrets,
+      entryFieldRenderer(rt),
+      delivery.signal,
+    );
   return rt;
 }
 
@@ -195,42 +181,53 @@ async function cancelled(emitter: CommandEmitter, command: Command, delivery: De
   return { status: 'cancelled', terminal };
 }
 
-/** Compute R (dsl R13.3), externalize it (T7.7, T7.10) and emit the terminal event. */
-async function finish(rt: RunContext, end: PipelineEnd, startedAt: Date): Promise<CommandOutcome> {
-  const { command, deps, delivery, emitter, secrets } = rt;
-  const it = command.iteration;
+/**
+ * Compute R (dsl R13.3), externalize it (T7.7, T7.10) and emit the terminal event. Synchronous
+ * (no promise) when R stays inline and the host takes events synchronously — the common case.
+ */
+function finish(rt: RunContext, end: PipelineEnd, startedAt: number): CommandOutcome | Promise<CommandOutcome> {
+  const { command, delivery, emitter } = rt;
   if (end.status === 'cancelled') return cancelled(emitter, command, delivery, end.atTask);
-
-  const single = command.pipeline.length === 1;
-  const httpResult = single && effectiveTask(command.pipeline[0]).task.kind === 'http';
-  const ctxPatch = rt.ctxPatch;
-
-  let result: { value: unknown; ref: ResultRef | null } | undefined;
-  let storeError: ErrorObject | undefined;
   if (end.visits.length > 0 || end.status === 'done') {
     const R = stepResult(command.pipeline.length, end.visits);
     const last = end.visits[end.visits.length - 1];
-    if (single && last?.ref) {
-      result = { value: R, ref: last.ref }; // T7.10: the step result is the task's stored data
-    } else {
-      try {
-        const { ref } = await externalize(deps, secrets, command, () => `${entityBase(command, delivery.epoch)}/result`, R, stepResultLimits(command));
-        result = { value: R, ref };
-      } catch (e) {
-        storeError = redactError(rt, errorFromThrown(e, 'internal', 'RESULT_STORE_FAILED'));
-      }
-    }
+    const single = command.pipeline.length === 1;
+    // T7.10: the step result of a single task whose data was stored is that stored data
+    if (single && last?.ref) return terminal(rt, end, startedAt, { value: R, ref: last.ref }, undefined);
+    if (staysInline(R, stepResultLimits(command))) return terminal(rt, end, startedAt, { value: R, ref: null }, undefined);
+    return storeResult(rt, R).then(
+      (ref) => terminal(rt, end, startedAt, { value: R, ref }, undefined),
+      (e: unknown) => terminal(rt, end, startedAt, undefined, redactError(rt, errorFromThrown(e, 'internal', 'RESULT_STORE_FAILED'))),
+    );
   }
+  return terminal(rt, end, startedAt, undefined, undefined);
+}
 
-  let terminal: NoetlEvent;
+/** Stores a step result that does not stay inline (persist before emit, T7.8). */
+async function storeResult(rt: RunContext, R: unknown): Promise<ResultRef | null> {
+  const { command, delivery } = rt;
+  const { ref } = await externalize(rt.deps, rt.secrets, command, () => `${entityBase(command, delivery.epoch)}/result`, R, stepResultLimits(command));
+  return ref;
+}
+
+/** Emits the terminal event of a finished pipeline (its result already stored when needed). */
+function terminal(
+  rt: RunContext, end: PipelineEnd, startedAt: number, result: { value: unknown; ref: ResultRef | null } | undefined, storeError: ErrorObject | undefined,
+): CommandOutcome | Promise<CommandOutcome> {
+  const { command, deps, emitter } = rt;
+  const it = command.iteration;
+  const single = command.pipeline.length === 1;
+  const httpResult = single && effectiveTask(command.pipeline[0]).task.kind === 'http';
+  const ctxPatch = rt.ctxPatch;
+  let ev: NoetlEvent | Promise<NoetlEvent>;
   if (end.status === 'done' && !storeError) {
     const r = result!;
     const terminatedBy = end.terminatedBy ?? 'end';
     if (it) {
       // the iteration scope without `parent`, as plain data (T5.1 snapshot)
-      const iterFinal = capSnapshot(materializeWithout(rt.scope.iter, 'parent', deps.hydrate)) as Record<string, unknown>;
+      const iterFinal = capSnapshot(materializeWithout(rt.scope.iter, 'parent', rt.hydrate)) as Record<string, unknown>;
       // inline result without http flag: one literal (the common case); else the general shape
-      terminal = await emitter.emit('loop.iteration.done', 'ok', !r.ref && !httpResult
+      ev = emitter.emit('loop.iteration.done', 'ok', !r.ref && !httpResult
         ? { iteration_id: it.iteration_id, index: it.index, result: r.value, ctx_patch: ctxPatch, terminated_by: terminatedBy, iter_final: iterFinal }
         : {
           iteration_id: it.iteration_id, index: it.index,
@@ -240,15 +237,15 @@ async function finish(rt: RunContext, end: PipelineEnd, startedAt: Date): Promis
           ...(httpResult ? { http_result: true } : {}),
         });
     } else {
-      const durationMs = Math.max(0, deps.now().getTime() - startedAt.getTime());
-      terminal = await emitter.emit('step.done', 'ok', !r.ref
+      const durationMs = Math.max(0, clockMs(deps) - startedAt);
+      ev = emitter.emit('step.done', 'ok', !r.ref
         ? { result: r.value, ctx_patch: ctxPatch, terminated_by: terminatedBy, task_visits: end.taskVisits, duration_ms: durationMs, http_result: httpResult }
         : {
           result_ref: r.ref, ...(r.ref.extracted ? { extracted: r.ref.extracted } : {}), ...(r.ref.preview ? { preview: r.ref.preview } : {}),
           ctx_patch: ctxPatch, terminated_by: terminatedBy, task_visits: end.taskVisits, duration_ms: durationMs, http_result: httpResult,
         });
     }
-    return { status: 'done', terminal };
+    return ev instanceof Promise ? ev.then(doneOutcome) : doneOutcome(ev);
   }
 
   const error = redactError(rt, storeError ?? end.error ?? makeError('internal', 'PIPELINE_FAILED', `step ${command.step} failed`, { source: 'engine' }));
@@ -256,16 +253,19 @@ async function finish(rt: RunContext, end: PipelineEnd, startedAt: Date): Promis
     ? (result.ref ? { partial_result_ref: result.ref } : { partial_result: result.value })
     : {};
   if (it) {
-    terminal = await emitter.emit('loop.iteration.failed', 'error', {
+    ev = emitter.emit('loop.iteration.failed', 'error', {
       iteration_id: it.iteration_id, index: it.index, error,
       ...(end.failedTask ? { failed_task: end.failedTask } : {}),
       ctx_patch: ctxPatch, reason: 'pipeline', ...partial,
     });
   } else {
-    terminal = await emitter.emit('step.failed', 'error', {
+    ev = emitter.emit('step.failed', 'error', {
       error, ...(end.failedTask ? { failed_task: end.failedTask } : {}), ...partial,
       ctx_patch: ctxPatch, reason: 'pipeline', ...(httpResult ? { http_result: true } : {}),
     });
   }
-  return { status: 'failed', terminal };
+  return ev instanceof Promise ? ev.then(failedOutcome) : failedOutcome(ev);
 }
+
+const doneOutcome = (terminal: NoetlEvent): CommandOutcome => ({ status: 'done', terminal });
+const failedOutcome = (terminal: NoetlEvent): CommandOutcome => ({ status: 'failed', terminal });

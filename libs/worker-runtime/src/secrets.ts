@@ -4,17 +4,22 @@ import { isPlainObject } from '@noetl/common';
 export const MIN_SECRET_LENGTH = 4;
 export const REDACTED = '***';
 
+/** never written: `SecretSet.add` replaces it with an own set first */
+const NONE: Set<string> = new Set();
+
 /**
  * The secret strings resolved for one command (runtime.md T7.21): keychain values and credential
  * data. `redact` replaces every occurrence with `***`, longest secret first so that a secret that
  * contains another one is replaced whole.
  */
 export class SecretSet {
-  private readonly values = new Set<string>();
+  /** the shared empty set until the first secret (one per command; most commands have none) */
+  private values: Set<string> = NONE;
   private sorted: string[] | null = null;
 
   add(value: unknown): void {
     if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
+    if (this.values === NONE) this.values = new Set();
     this.values.add(value);
     this.sorted = null;
   }

@@ -23,10 +23,20 @@ export interface WorkerDeps {
   credentials: CredentialStore;
   /** child executions for `kind: playbook` (runtime.md §12) */
   children?: ChildExecutions;
-  /** publish one event; awaited before the next one is emitted (T9.2) */
-  emit(event: NoetlEvent): Promise<void>;
+  /**
+   * Publish one event; awaited before the next one is emitted (T9.2). A host that accepts the
+   * event synchronously (an in-process inbox) may return nothing: the interpreter then goes on
+   * without a promise per event. A throw or a rejection fails the command (`runCommand` rejects).
+   */
+  emit(event: NoetlEvent): Promise<void> | void;
   /** clock: event `ts`, outcome `meta` timings, template `now()` */
   now(): Date;
+  /**
+   * Optional: the same clock in epoch milliseconds (`Date.now` for the system clock). When given,
+   * timestamps and durations are read through it and no `Date` is allocated per reading; it MUST
+   * agree with `now()`.
+   */
+  nowMs?(): number;
   /** retry delays (dsl §8.5); MUST reject when `signal` aborts */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   /** log lines (already redacted, T7.21) */
