@@ -1,6 +1,11 @@
 import { digestOf } from '@noetl/common';
 import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { streamingDigest } from './digest';
+import { loadPlaybook, withoutLocs } from './load';
+
+const DIR = process.env.NOETL_CONFORMANCE_DIR ?? path.resolve(__dirname, '../../../../shared/conformance/cases');
 
 describe('streamingDigest', () => {
   it('equals digestOf (sha256 of canonicalJson) for arbitrary JSON values', () => {
@@ -12,5 +17,16 @@ describe('streamingDigest', () => {
     expect(streamingDigest(v)).toBe(digestOf(v));
     expect(streamingDigest(undefined)).toBe(digestOf(undefined));
     expect(streamingDigest(-0)).toBe(digestOf(-0));
+  });
+
+  it('a loaded playbook carries digestOf(withoutLocs(playbook))', () => {
+    let n = 0;
+    for (const f of readdirSync(DIR).filter((x) => x.endsWith('.yaml') && !x.endsWith('.expect.yaml'))) {
+      const r = loadPlaybook(readFileSync(path.join(DIR, f), 'utf8'), { compat: true });
+      if (!r.playbook) continue;
+      expect(r.playbook.digest).toBe(digestOf(withoutLocs(r.playbook)));
+      n++;
+    }
+    expect(n).toBeGreaterThan(20);
   });
 });

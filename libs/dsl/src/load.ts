@@ -7,12 +7,14 @@ import { DEFAULT_TOOL_KINDS } from './codes';
 import { NormContext } from './context';
 import { DiagnosticSink } from './diagnostic-sink';
 import { streamingDigest } from './digest';
+import type { DigestShape } from './digest';
 import { analyzeGraph } from './graph';
 import type { NormalizedPlaybook, Step, Task } from './model';
 import { normalizeRoot } from './normalize';
 import { TemplateAnalyzer } from './templates';
 import { validateReferences, validateTemplates } from './validate';
 import { DEFAULT_LIMITS, SourceIndex, parseYamlSource } from './yaml-source';
+import type { ParseOptions } from './yaml-source';
 
 export interface LoadOptions {
   /** file name carried by every diagnostic */
@@ -37,8 +39,13 @@ export interface LoadResult {
 }
 
 export function loadPlaybook(text: string, opts: LoadOptions = {}): LoadResult {
+  return loadPlaybookWith(text, opts, {});
+}
+
+/** @internal loadPlaybook with parser options; tests use `{ fast: false }` to compare both YAML paths. */
+export function loadPlaybookWith(text: string, opts: LoadOptions, parseOpts: ParseOptions): LoadResult {
   try {
-    return load(text, opts);
+    return load(text, opts, parseOpts);
   } catch (e) {
     // a bug, never user error: still data, never a stack trace
     const d: Diagnostic = {
@@ -50,9 +57,9 @@ export function loadPlaybook(text: string, opts: LoadOptions = {}): LoadResult {
   }
 }
 
-function load(text: string, opts: LoadOptions): LoadResult {
+function load(text: string, opts: LoadOptions, parseOpts: ParseOptions): LoadResult {
   const limits = { ...DEFAULT_LIMITS, maxBytes: opts.maxBytes ?? DEFAULT_LIMITS.maxBytes };
-  const parsed = parseYamlSource(text, limits);
+  const parsed = parseYamlSource(text, limits, parseOpts);
   if (parsed.issues.length > 0) {
     const sink = new DiagnosticSink(new SourceIndex(), opts.file);
     for (const i of parsed.issues) sink.report('E_YAML', i.path, i.message, { line: i.line, column: i.column });
@@ -86,7 +93,7 @@ function load(text: string, opts: LoadOptions): LoadResult {
   const diagnostics = sortDiagnostics(sink.items);
   const ok = !diagnostics.some((d) => d.severity === 'error');
   if (!ok || !playbook) return { ok: false, diagnostics };
-  playbook.digest = streamingDigest(withoutLocs(playbook));
+  playbook.digest = streamingDigest(playbook, PLAYBOOK_SHAPE);
   return { ok: true, playbook: deepFreeze(playbook), diagnostics };
 }
 
@@ -96,6 +103,31 @@ function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
     .sort((a, b) => a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i)
     .map((x) => x.d);
 }
+
+/**
+ * What withoutLocs drops, as a shape for the digest: the root's `digest` and the `loc` of every
+ * step, task (also a workbook's resolved task), policy rule, arc and admission rule; user data
+ * named `loc` is kept. Hashing with it equals `digestOf(withoutLocs(pb))` (digest.spec.ts) without
+ * copying the playbook.
+ */
+const NO_LOC: DigestShape = { omit: 'loc' };
+const TASK_SHAPE: DigestShape = { omit: 'loc', keys: { policy: { keys: { rules: { items: NO_LOC } } } } };
+(TASK_SHAPE.keys as Record<string, DigestShape>).workbook = { keys: { task: TASK_SHAPE } };
+const PLAYBOOK_SHAPE: DigestShape = {
+  omit: 'digest',
+  keys: {
+    steps: {
+      items: {
+        omit: 'loc',
+        keys: {
+          tasks: { items: TASK_SHAPE },
+          next: { keys: { arcs: { items: NO_LOC } } },
+          admit: { keys: { rules: { items: NO_LOC } } },
+        },
+      },
+    },
+  },
+};
 
 /** The playbook without `digest` and without the model's `loc` fields (user data named `loc` is kept). */
 export function withoutLocs(pb: NormalizedPlaybook): unknown {

@@ -33,19 +33,21 @@ export function isTemplate(s: string): boolean {
 }
 
 export class TemplateAnalyzer {
-  private readonly cache = new Map<string, TemplateFacts>();
+  // one map per mode, keyed by the text itself (a prefixed key would be a new string to hash per call)
+  private readonly templates = new Map<string, TemplateFacts>();
+  private readonly expressions = new Map<string, TemplateFacts>();
 
   /**
    * Facts about a template string, or (expr = true) a bare expression such as a `when` without
    * braces (R6.2). Never throws.
    */
   facts(text: string, expr: boolean): TemplateFacts {
-    if (!expr && !isTemplate(text)) return NO_FACTS;
-    const key = (expr ? 'E\u0000' : 'T\u0000') + text;
-    const hit = this.cache.get(key);
+    const cache = expr ? this.expressions : this.templates;
+    const hit = cache.get(text);
     if (hit) return hit;
+    if (!expr && !isTemplate(text)) return NO_FACTS;
     const facts = compute(text, expr);
-    this.cache.set(key, facts);
+    cache.set(text, facts);
     return facts;
   }
 }
