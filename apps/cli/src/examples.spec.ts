@@ -1,6 +1,6 @@
 // Examples are runnable and run in CI (STYLE.md rule 9): every examples/NN-*.yaml is validated
 // and run embedded through the CLI; 01-hello is also checked in detail.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { main } from './main';
@@ -9,6 +9,7 @@ import { fakeIo } from './testing';
 const ROOT = resolve(__dirname, '../../..');
 const EXAMPLES = join(ROOT, 'examples');
 const env = { ...process.env, NOETL_HOME: mkdtempSync(join(tmpdir(), 'noetl-examples-')), NOETL_CREDENTIALS: '' };
+afterAll(() => rmSync(env.NOETL_HOME, { recursive: true, force: true }));
 const files = readdirSync(EXAMPLES).filter((f) => /^\d\d-.*\.ya?ml$/.test(f)).sort();
 
 describe('examples', () => {

@@ -1,7 +1,7 @@
 // CLI tests: the real commands in-process (real engine, tools, fs results in a temp NOETL_HOME),
 // plus one real subprocess through bin/noetl.js.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, UsageError } from './args';
@@ -11,6 +11,7 @@ import { fakeIo } from './testing';
 
 const ROOT = resolve(__dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'noetl-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const env = { ...process.env, NOETL_HOME: join(dir, 'home'), NOETL_CREDENTIALS: '' };
 
 function write(name: string, text: string): string {

@@ -1,7 +1,7 @@
 // The conformance suite in embedded mode: one jest test per case of NOETL_CONFORMANCE_DIR (default:
 // the shared cases), each asserting PASS, then the run-wide secrets check. Real HTTP fixture server,
 // real Postgres (NOETL_TEST_PG_URL), the playbooks run in this process.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadCases, type ConformanceCase } from './case-file';
@@ -13,6 +13,7 @@ const CASE_TIMEOUT_MS = Number(process.env.NOETL_CONFORMANCE_CASE_TIMEOUT_MS) ||
 const cases = loadCases(DIR, { filter: process.env.NOETL_CONFORMANCE_FILTER });
 // result files of the runs go to a temp NOETL_HOME, not into the checkout
 const env = { ...process.env, NOETL_HOME: mkdtempSync(join(tmpdir(), 'noetl-conformance-')) };
+afterAll(() => rmSync(env.NOETL_HOME, { recursive: true, force: true }));
 const executor = createEmbeddedExecutor({ workers: 4, env, log: () => undefined });
 const outcomes: Array<{ case: ConformanceCase; outcome: CaseOutcome }> = [];
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCases, parseExpectFile } from './case-file';
@@ -50,6 +50,7 @@ describe('case files', () => {
     const cases = loadCases(dir);
     expect(cases).toHaveLength(1);
     expect(cases[0].loadError).toMatch(/missing expect file x\.expect\.json/);
+    rmSync(dir, { recursive: true, force: true });
   });
   it('rejects malformed expect files with a reason', () => {
     expect(() => parseExpectFile('{"expect": {"status": "ok"}}')).toThrow(/expect.status/);
@@ -79,6 +80,7 @@ describe('secrets', () => {
 
 describe('runner', () => {
   const dir = mkdtempSync(join(tmpdir(), 'conf-run-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'a.yaml'), 'keychain: [{name: k, kind: static, data: {token: super-secret-1}}]\n');
   writeFileSync(join(dir, 'a.expect.json'), JSON.stringify({ needs: ['http'], http: { routes: [{ method: 'GET', path: '/p', responses: [{ status: 200, json: { v: 1 } }] }] }, expect: { status: 'completed', ctx: { v: 1 } } }));
   writeFileSync(join(dir, 'b.yaml'), '');
@@ -141,6 +143,7 @@ describe('embedded executor', () => {
       expect((await runCase(noop, executor)).result.ok).toBe(true);
     } finally {
       await executor.close();
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

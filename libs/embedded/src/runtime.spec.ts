@@ -1,6 +1,6 @@
 // End-to-end tests of the embedded runtime: the real engine, worker runtime and tools in one
 // process (python, shell, noop), the real fs result store in a temp dir.
-import { mkdtempSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoggedEvent } from '@noetl/events';
@@ -11,6 +11,7 @@ import { createEmbeddedRuntime } from './runtime';
 import { PlaybookRejectedError, type EmbeddedRuntime } from './types';
 
 const dir = mkdtempSync(join(tmpdir(), 'noetl-embedded-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const env = { ...process.env, NOETL_HOME: join(dir, 'home') };
 
 function write(name: string, text: string): string {

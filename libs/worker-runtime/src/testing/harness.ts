@@ -1,6 +1,6 @@
 // Test harness for the worker runtime (not exported from the lib): a command builder, hand-built
 // tasks, a scripted tool kind, a recording sleep, an fs results store with a synchronous hydrator.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -178,6 +178,15 @@ export interface Harness {
   blockSleeps(): void;
 }
 
+/** Result-store roots of this test file's harnesses, removed after its tests (no temp dirs left behind). */
+const HARNESS_ROOTS: string[] = [];
+const jestAfterAll = (globalThis as { afterAll?: (fn: () => void) => void }).afterAll;
+if (typeof jestAfterAll === 'function') {
+  jestAfterAll(() => {
+    for (const r of HARNESS_ROOTS.splice(0)) rmSync(r, { recursive: true, force: true });
+  });
+}
+
 export function makeHarness(opts: { tools?: ToolHandler[]; credentials?: Record<string, Credential>; strict?: boolean; clockStepMs?: number; deps?: Partial<WorkerDeps> } = {}): Harness {
   const events: NoetlEvent[] = [];
   const sleeps: number[] = [];
@@ -186,6 +195,7 @@ export function makeHarness(opts: { tools?: ToolHandler[]; credentials?: Record<
   const registry = new ToolRegistry().register(script);
   for (const t of opts.tools ?? []) registry.register(t);
   const root = mkdtempSync(path.join(tmpdir(), 'noetl-worker-'));
+  HARNESS_ROOTS.push(root);
   const store = createFsResultStore({ root });
   const credentials = opts.credentials ?? {};
   let t = Date.parse('2026-01-01T00:00:00.000Z');
