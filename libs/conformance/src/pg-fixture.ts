@@ -1,3 +1,4 @@
+import { postgresCredentialFromUrl, type PostgresCredential } from '@noetl/tools';
 /** Default database of the `postgres` fixture (conformance README). */
 export const DEFAULT_TEST_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -5,10 +6,7 @@ export const DEFAULT_TEST_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const PG_TEST_CREDENTIAL = 'pg_test';
 
 /** A postgres credential `{type, data: {host, port, user, password, database}}` (tools.md). */
-export interface PgCredential {
-  type: 'postgres';
-  data: { host: string; port: number; user: string; password: string; database: string };
-}
+export type PgCredential = PostgresCredential;
 
 /**
  * The `pg_test` credential from `NOETL_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
@@ -19,20 +17,11 @@ export function pgTestCredential(env: NodeJS.ProcessEnv = process.env): PgCreden
 }
 
 export function pgCredentialFromUrl(url: string): PgCredential {
-  const u = new URL(url);
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-    throw new Error(`NOETL_TEST_PG_URL must be a postgres:// URL, got ${u.protocol}//...`);
+  try {
+    return postgresCredentialFromUrl(url);
+  } catch (e) {
+    throw new Error(`NOETL_TEST_PG_URL: ${(e as Error).message}`);
   }
-  return {
-    type: 'postgres',
-    data: {
-      host: decodeURIComponent(u.hostname) || '127.0.0.1',
-      port: u.port ? Number(u.port) : 5432,
-      user: decodeURIComponent(u.username) || 'postgres',
-      password: decodeURIComponent(u.password),
-      database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
-    },
-  };
 }
 
 /**

@@ -60,7 +60,10 @@ export function chunkedList(chunks: unknown[][], total: number): unknown[] {
 // One copy function (one spread site) per kind of object, see `ownWith`.
 // Every state object has every field (absent ones undefined, which JSON drops): one hidden class
 // for all states, so this copy and every `state.x` read in the engine stay monomorphic.
-const copyState = (x: ExecutionState): ExecutionState => ({
+/** Every field of T present (possibly undefined): a copy literal that forgets a field does not compile. */
+type AllFields<T> = { [K in keyof Required<T>]: T[K] };
+
+const copyState = (x: ExecutionState): AllFields<ExecutionState> => ({
   v: x.v, execution_id: x.execution_id, root_execution_id: x.root_execution_id, parent_execution_id: x.parent_execution_id, parent: x.parent,
   status: x.status, playbook: x.playbook, entry_step: x.entry_step, started_at: x.started_at, ended_at: x.ended_at, workload: x.workload,
   ctx: x.ctx, ctx_has_refs: x.ctx_has_refs, limits: x.limits, tokens: x.tokens, runs: x.runs, steps: x.steps, last_success: x.last_success,
@@ -76,16 +79,16 @@ const copyRuns = (x: Record<string, RunState>): Record<string, RunState> => {
 };
 export const emptyRuns = (): Record<string, RunState> => Object.create(null) as Record<string, RunState>;
 // full literals, as for the state: one hidden class per kind
-export const copyRun = (x: RunState): RunState => ({
+export const copyRun = (x: RunState): AllFields<RunState> => ({
   id: x.id, step: x.step, run_no: x.run_no, args: x.args, pool: x.pool, command_id: x.command_id, deadline: x.deadline,
   scheduled_at: x.scheduled_at, started: x.started, seen: x.seen, loop: x.loop, is_loop: x.is_loop,
 });
-const copyLoop = (x: LoopState): LoopState => ({
+const copyLoop = (x: LoopState): AllFields<LoopState> => ({
   loop_id: x.loop_id, iterator: x.iterator, mode: x.mode, max_in_flight: x.max_in_flight, failure_mode: x.failure_mode, total: x.total,
   items: x.items, next_index: x.next_index, in_flight: x.in_flight, results: x.results, succeeded: x.succeeded, failed: x.failed,
   errors: x.errors, first_error: x.first_error, halted: x.halted, http_results: x.http_results,
 });
-const copyIteration = (x: IterationState): IterationState => ({ index: x.index, id: x.id, command_id: x.command_id, started: x.started, seen: x.seen });
+const copyIteration = (x: IterationState): AllFields<IterationState> => ({ index: x.index, id: x.id, command_id: x.command_id, started: x.started, seen: x.seen });
 const copySeen = (x: SeenCounters): SeenCounters => ({ ...x });
 const copyStats = (x: ExecutionState['stats']): ExecutionState['stats'] => ({ step_runs: x.step_runs, tasks: x.tasks, handled_failures: x.handled_failures });
 export const ownState = (x: ExecutionState): ExecutionState => ownWith(x, copyState);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { LoggedEvent } from '@noetl/events';
+import { postgresCredentialFromUrl, type PostgresCredential } from '@noetl/tools';
 import { createEmbeddedRuntime } from '../runtime';
 import type { EmbeddedRuntime, EmbeddedRuntimeOptions } from '../types';
 
@@ -172,24 +173,11 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 // ------------------------------------------------------------------ throw-away Postgres database
-export interface PgCred {
-  type: 'postgres';
-  data: { host: string; port: number; user: string; password: string; database: string };
-}
+export type PgCred = PostgresCredential;
 
 /** The admin connection: `NOETL_TEST_PG_URL` (default postgres://postgres@127.0.0.1:5432/test, as the conformance fixture). */
 export function adminPgCredential(env: NodeJS.ProcessEnv = process.env): PgCred {
-  const u = new URL(env.NOETL_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test');
-  return {
-    type: 'postgres',
-    data: {
-      host: decodeURIComponent(u.hostname) || '127.0.0.1',
-      port: u.port ? Number(u.port) : 5432,
-      user: decodeURIComponent(u.username) || 'postgres',
-      password: decodeURIComponent(u.password),
-      database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
-    },
-  };
+  return postgresCredentialFromUrl(env.NOETL_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test');
 }
 
 export interface TestDatabase {

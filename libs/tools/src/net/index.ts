@@ -11,6 +11,8 @@ export type { HttpToolOptions, HttpResult } from './http-tool';
 export { createPostgresTool, pgErrorKind } from './postgres-tool';
 export type { PostgresToolOptions, PgStatementResult } from './postgres-tool';
 export { pgTypes } from './pg-values';
+export { postgresCredentialFromUrl } from './postgres-credential';
+export type { PostgresCredential } from './postgres-credential';
 export { createNatsTool } from './nats-tool';
 export type { NatsToolOptions } from './nats-tool';
 export { createArtifactTool, createResultFetchTool } from './artifact-tool';
