@@ -5,7 +5,8 @@
  * start-up and no YAML parsing in the timing: a run is `rt.submit({playbook}) -> waitForTerminal`
  * on a fresh `createEmbeddedRuntime()` with the default tool registry.
  *
- *   npx tsx tools/bench/embedded.bench.ts [--quick] [--reps N] [--json FILE]
+ *   node tools/bench/run.js embedded [--quick] [--reps N] [--json FILE]   # bundled, as `noetl` runs
+ *   npx tsx tools/bench/embedded.bench.ts [...]                          # the sources under tsx
  *
  * (a) chain     a chain of 1,000 noop steps (step_0 -> step_1 -> ... -> step_999)
  * (b) loop      one parallel loop of N noop iterations, max_in_flight 64, N = 2,500 / 5,000 /
@@ -13,7 +14,8 @@
  * (c) paginate  a loop of 1 item whose pipeline pages 200 times with a policy `jump` back while
  *               `iter.page < 200` (init, then fetch + paginate per page: 401 task visits, one command)
  *
- * Each scenario runs in its own child process (`node --expose-gc [--max-semi-space-size=N] --import tsx`),
+ * Each scenario runs in its own child process (`node --expose-gc [--max-semi-space-size=N]`, plus
+ * `--enable-source-maps` when bundled or `--import tsx` under tsx),
  * so memory figures are not polluted by other scenarios. In a child: warm-up runs (>= 5, >= 3 s;
  * they also count the logged events), then the timing runs (median and best reported; no forced GC
  * around them), then 2 memory runs that start from a full GC: peak RSS (sampled every 10 ms), RSS
@@ -30,6 +32,9 @@
  *   --semi N        young generation of the children: --max-semi-space-size=N (MiB; default 0 =
  *                   node's own, as `noetl` runs)
  *   --only S[,S..]  run only these scenarios (chain, loop, paginate)
+ *   --chain N       steps of the chain (default 1,000; beyond ~1,000 its 8 events/step outgrow the
+ *                   log's in-memory tail and spill)
+ *   --tail N        the event log's in-memory tail (eventLog.memoryEvents; default the runtime's)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,8 +58,12 @@ const argStr = (name: string): string | undefined => {
 };
 const gc = (globalThis as { gc?: () => void }).gc;
 const MiB = 1024 * 1024;
-/** the runtime's default in-memory tail of the event log (events beyond it per tree are spilled) */
-const MEMORY_EVENTS = (DEFAULT_MEMORY_EVENTS as number | undefined) ?? Number.POSITIVE_INFINITY;
+/**
+ * In-memory tail of the event log (events beyond it per tree are spilled): the runtime's default,
+ * or `--tail N` (passed on to the children) to see what spilling costs.
+ */
+const TAIL_ARG = argv.includes('--tail') ? Number(argv[argv.indexOf('--tail') + 1]) : undefined;
+const MEMORY_EVENTS = TAIL_ARG ?? (DEFAULT_MEMORY_EVENTS as number | undefined) ?? Number.POSITIVE_INFINITY;
 /**
  * Events of a run with `n` events that sit in the spill file: the log spills the oldest
  * min(1,024, MEMORY_EVENTS / 2) events of a tree's tail each time the tail reaches MEMORY_EVENTS
@@ -196,6 +205,7 @@ interface Env {
 async function execute(env: Env, onStart?: () => void): Promise<{ rt: ReturnType<typeof createEmbeddedRuntime>; id: string; result: unknown; wallUs: number; cpuUs: number; p0: number; p1: number }> {
   const rt = createEmbeddedRuntime({
     tools: env.tools, workers: 4, cwd: env.home, env: { NOETL_HOME: env.home }, log: (l) => process.stderr.write(`${l}\n`),
+    ...(TAIL_ARG !== undefined ? { eventLog: { memoryEvents: TAIL_ARG, memoryBytes: Number.MAX_SAFE_INTEGER } } : {}),
   });
   onStart?.();
   const cpu0 = process.cpuUsage();
@@ -364,10 +374,17 @@ function semiOf(): number {
   return v === undefined ? SEMI_SPACE_MIB : Number(v);
 }
 
+/** Children run like their parent: from the bundle (`node tools/bench/run.js embedded`, with source
+ * maps on as `bin/noetl.js` sets them) or through tsx (`npx tsx tools/bench/embedded.bench.ts`). */
+function runnerFlags(): string[] {
+  return __filename.endsWith('.js') ? ['--enable-source-maps'] : ['--import', 'tsx'];
+}
+
 function spawnChild(s: Scenario, size: number, reps: number): ChildResult {
   const semi = semiOf();
   const flags = ['--expose-gc', ...(semi > 0 ? [`--max-semi-space-size=${semi}`] : [])];
-  const out = execFileSync(process.execPath, [...flags, '--import', 'tsx', __filename, '--child', s, String(size), String(reps), '--semi', String(semi)], {
+  const out = execFileSync(process.execPath, [...flags, ...runnerFlags(), __filename, '--child', s, String(size), String(reps), '--semi', String(semi),
+    ...(TAIL_ARG !== undefined ? ['--tail', String(TAIL_ARG)] : [])], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * MiB,
@@ -412,11 +429,11 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   const semi = semiOf();
   console.log(`embedded runtime benchmark — node ${process.version}, ${reps} timing runs/scenario (median) + 2 memory runs, ${QUICK ? 'quick' : 'full'}, `
-    + `children with ${semi > 0 ? `--max-semi-space-size=${semi}` : "node's default young generation"}, event log tail ${MEMORY_EVENTS} events`);
+    + `${__filename.endsWith('.js') ? 'bundled (as `noetl` runs)' : 'sources under tsx'}, children with ${semi > 0 ? `--max-semi-space-size=${semi}` : "node's default young generation"}, event log tail ${MEMORY_EVENTS} events`);
   console.log(`load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}`);
   const results: ChildResult[] = [];
   const plan: [Scenario, number, number][] = [
-    ['chain', 1000, reps],
+    ['chain', argNum('chain', 1000), reps],
     ['loop', 2500, reps],
     ['loop', 5000, reps],
     ['loop', 10000, reps],

@@ -77,21 +77,17 @@ Options:
 
 type CommandFn = (argv: string[], io: CliIo) => Promise<number>;
 
-/**
- * Lazy CommonJS require: `import()` would go through Node's ESM loader, which does not resolve
- * `.ts` files under the tsx CJS hook of `bin/noetl.js`; `require` does (and so does jest).
- */
-function lazy<T>(id: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(id) as T;
-}
-
+// Commands load on first use (`noetl --help` loads none). CommonJS `require` with literal
+// specifiers: `import()` would go through Node's ESM loader, which does not resolve `.ts` under
+// tsx's CJS hook (NOETL_TSX=1) or jest; literals let esbuild put every command in the bundle.
+/* eslint-disable @typescript-eslint/no-require-imports */
 const COMMANDS: Record<string, () => Promise<CommandFn>> = {
-  run: async () => lazy<typeof import('./commands/run')>('./commands/run').runCommand,
-  validate: async () => lazy<typeof import('./commands/validate')>('./commands/validate').validateCommand,
-  replay: async () => lazy<typeof import('./commands/replay')>('./commands/replay').replayCommand,
-  conformance: async () => lazy<typeof import('./commands/conformance')>('./commands/conformance').conformanceCommand,
+  run: async () => (require('./commands/run') as typeof import('./commands/run')).runCommand,
+  validate: async () => (require('./commands/validate') as typeof import('./commands/validate')).validateCommand,
+  replay: async () => (require('./commands/replay') as typeof import('./commands/replay')).replayCommand,
+  conformance: async () => (require('./commands/conformance') as typeof import('./commands/conformance')).conformanceCommand,
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {

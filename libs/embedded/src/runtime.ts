@@ -51,9 +51,11 @@ const MICRO_DRAINS = 64;
 const SCHEDULER_ID = 'embedded-scheduler';
 const API_ID = 'embedded-api';
 
-function lazy<T>(id: string): T {
+/** The worker pool module, loaded on first use (a run that never dispatches work skips it). A
+ * literal specifier so bundlers (esbuild) include it. */
+function loadWorkersModule(): typeof import('./workers') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(id) as T;
+  return require('./workers') as typeof import('./workers');
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -459,7 +461,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
   let pool: WorkerPool | null = null;
   const ensureWorkers = (): void => {
     if (pool || closed) return;
-    pool = lazy<typeof import('./workers')>('./workers').startWorkers({
+    pool = loadWorkersModule().startWorkers({
       count: opts.workers ?? 4,
       queue,
       control,
