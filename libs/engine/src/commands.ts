@@ -2,6 +2,7 @@ import { deepMerge } from '@noetl/common';
 import type { NormalizedPlaybook, Step } from '@noetl/dsl';
 import { ids, type Command, type CommandIteration, type StepView } from '@noetl/events';
 import { analysis, stepOf } from './analysis';
+import { fitCommand, staticSize } from './command-size';
 import { stepResultLimit } from './limits';
 import { pmapGet, pmapKeys } from './pmap';
 import { globalsOf, recordView } from './render';
@@ -48,6 +49,8 @@ function keychainOf(playbook: NormalizedPlaybook): Command['keychain'] {
 interface StaticParts {
   base_spec: Record<string, unknown>;
   step_output?: Record<string, unknown>;
+  /** JSON size of pipeline + base_spec + step_input + step_output + keychain (T4.3 size check), set on first use */
+  bytes?: number;
 }
 const STATIC_CACHE = new WeakMap<Step, StaticParts>();
 function staticParts(playbook: NormalizedPlaybook, step: Step): StaticParts {
@@ -86,7 +89,11 @@ function limitsFor(playbook: NormalizedPlaybook, step: Step, limits: ExecutionSt
   return out;
 }
 
-/** Build the command of a step run or of one loop iteration (runtime.md §4) from the current state. */
+/**
+ * Build the command of a step run or of one loop iteration (runtime.md §4) from the current state.
+ * With the shell's `store` port, a command over `limits.max_event_bytes` carries its largest
+ * workload / ctx / step values by reference (T4.3, see command-size.ts); without it, inline.
+ */
 export function buildCommand(
   state: ExecutionState,
   playbook: NormalizedPlaybook,
@@ -94,6 +101,7 @@ export function buildCommand(
   issuedAt: string,
   iteration: CommandIteration | null,
   views?: Record<string, StepView>,
+  store?: EngineEnv['storeValue'],
 ): Command {
   const step = stepOf(playbook, run.step);
   const st = staticParts(playbook, step);
@@ -128,7 +136,8 @@ export function buildCommand(
   if (step.input !== undefined) cmd.step_input = step.input;
   if (st.step_output) cmd.step_output = st.step_output;
   if (run.deadline) cmd.deadline = run.deadline;
-  return cmd;
+  if (store === undefined) return cmd;
+  return fitCommand(cmd, (st.bytes ??= staticSize(cmd)), limits.max_event_bytes, store);
 }
 
 export function iterationInfo(run: RunState, index: number): CommandIteration {
@@ -150,18 +159,18 @@ export function iterationInfo(run: RunState, index: number): CommandIteration {
  * `*.started` nor a terminal event, with their original `command_id`. Built from the current state
  * (`ctx`, step views): a command that never reached a worker sees the state of its re-publication.
  */
-export function pendingCommands(state: ExecutionState, playbook: NormalizedPlaybook, env: Pick<EngineEnv, 'now'>): Command[] {
+export function pendingCommands(state: ExecutionState, playbook: NormalizedPlaybook, env: Pick<EngineEnv, 'now' | 'storeValue'>): Command[] {
   const out: Command[] = [];
   if (state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled') return out;
   analysis(playbook);
   for (const run of Object.values(state.runs)) {
     if (!run.is_loop) {
-      if (!run.started) out.push(buildCommand(state, playbook, run, env.now, null));
+      if (!run.started) out.push(buildCommand(state, playbook, run, env.now, null, undefined, env.storeValue));
       continue;
     }
     if (!run.loop) continue;
     for (const it of run.loop.in_flight) {
-      if (!it.started) out.push(buildCommand(state, playbook, run, env.now, iterationInfo(run, it.index)));
+      if (!it.started) out.push(buildCommand(state, playbook, run, env.now, iterationInfo(run, it.index), undefined, env.storeValue));
     }
   }
   return out;

@@ -103,7 +103,7 @@ export function advanceLoop(d: Driver, runId: string): boolean {
       views = stepViewsFor(d.state, d.playbook, run.step);
       viewsOf = d.state.steps;
     }
-    d.commands.push(buildCommand(d.state, d.playbook, run, d.env.now, iterationInfo(run, index), views));
+    d.commands.push(buildCommand(d.state, d.playbook, run, d.env.now, iterationInfo(run, index), views, d.env.storeValue));
     n += 1;
     progressed = true;
   }

@@ -118,5 +118,5 @@ function scheduleRun(d: Driver, step: Step, tokenIds: string[], args: Record<str
   d.emit('step.scheduled', payload, commandId ? { step: step.name, step_run_id: runId, command_id: commandId } : { step: step.name, step_run_id: runId });
   const run = d.state.runs[runId];
   if (isLoop) startLoop(d, run, event);
-  else d.commands.push(buildCommand(d.state, d.playbook, run, d.env.now, null));
+  else d.commands.push(buildCommand(d.state, d.playbook, run, d.env.now, null, undefined, d.env.storeValue));
 }

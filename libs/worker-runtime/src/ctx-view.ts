@@ -1,11 +1,14 @@
-import { isPlainObject, isResultRef } from '@noetl/common';
-import type { Hydrator } from '@noetl/scope';
+import { isPlainObject, isResultRef, type ResultRef } from '@noetl/common';
+import type { StepView } from '@noetl/events';
+import { loopItemsView, type Hydrator } from '@noetl/scope';
 
 /**
  * The pipeline's `ctx` view (dsl R9.3): the dispatch snapshot plus own writes. Values the
- * scheduler externalized (T7.20: a ResultRef in place of the value) are hydrated transparently on
- * first read (T7.19) through enumerable getters, so a template that never reads them never
- * fetches them. Containers without refs are shared, not copied.
+ * scheduler externalized (T7.20, or T4.3 for a command over `max_event_bytes`: a ResultRef in
+ * place of the value) are hydrated transparently on first read (T7.19) through enumerable
+ * getters, so a template that never reads them never fetches them. A hydrated value is viewed
+ * the same way (refs nested in it hydrate on read, as they would had it travelled inline).
+ * Containers without refs are shared, not copied.
  */
 export function hydratingView(value: Record<string, unknown>, hydrate: Hydrator): Record<string, unknown> {
   return containsRef(value) ? (wrap(value, hydrate) as Record<string, unknown>) : value;
@@ -40,17 +43,90 @@ function wrap(v: unknown, hydrate: Hydrator): unknown {
         configurable: true,
         get() {
           if (!loaded) {
-            cached = hydrate(x);
+            cached = wrap(hydrate(x), hydrate);
             loaded = true;
           }
           return cached;
         },
       });
     } else {
-      out[k] = wrap(x, hydrate);
+      setOwn(out, k, wrap(x, hydrate));
     }
   }
   return out;
+}
+
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, configurable: true, writable: true });
+  else o[k] = v;
+}
+
+/**
+ * `context.workload` as templates read it: a top-level value the scheduler carried by reference
+ * (T4.3) hydrates on first read (T7.19); every other value is the inline one, as before (the
+ * workload is not scanned deeply: only top-level values are ever externalized). O(keys) when no
+ * value is a ref, and the workload itself is returned.
+ */
+export function workloadView(value: Record<string, unknown>, hydrate: Hydrator): Record<string, unknown> {
+  let refs = false;
+  for (const k in value) {
+    if (isResultRef(value[k])) {
+      refs = true;
+      break;
+    }
+  }
+  if (!refs) return value;
+  const out: Record<string, unknown> = {};
+  LAZY.add(out);
+  for (const [k, x] of Object.entries(value)) {
+    if (!isResultRef(x)) {
+      setOwn(out, k, x);
+      continue;
+    }
+    let loaded = false;
+    let cached: unknown;
+    Object.defineProperty(out, k, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        if (!loaded) {
+          cached = hydrate(x);
+          loaded = true;
+        }
+        return cached;
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * The hydrator of `context.steps` (StepResults): a step view carried by reference — a large
+ * result the worker stored (T7.7), or a view the scheduler externalized because the command was
+ * over `max_event_bytes` (T4.3) — reads like the inline view would. In particular a loop
+ * aggregate (`{results, data, stats, errors}`) read by reference gets the loop-items view of
+ * R10.14 (iteration results stored by reference hydrate on access, the http body fallback of
+ * `http_items`), as `resultView` gives an inline one. Returns `hydrate` itself when no view is by
+ * reference.
+ */
+export function stepsHydrator(steps: Record<string, StepView>, hydrate: Hydrator): Hydrator {
+  let byRef: Map<ResultRef, boolean> | undefined;
+  for (const name in steps) {
+    const v = steps[name];
+    if (v?.ref) (byRef ??= new Map()).set(v.ref, v.http_items === true);
+  }
+  if (!byRef) return hydrate;
+  const refs = byRef;
+  return (ref) => {
+    const value = hydrate(ref);
+    const http = refs.get(ref);
+    return http === undefined || !isLoopAggregate(value) ? value : loopItemsView(value, hydrate, http);
+  };
+}
+
+/** The shape of a loop step's result (R10.14): `{results, data, stats, errors}`. */
+function isLoopAggregate(v: unknown): boolean {
+  return isPlainObject(v) && Array.isArray(v.results) && Array.isArray(v.data) && isPlainObject(v.stats) && Array.isArray(v.errors);
 }
 
 function wrapValue(x: unknown, hydrate: Hydrator): unknown {

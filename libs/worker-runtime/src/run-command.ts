@@ -9,7 +9,7 @@ import { LazyAbort } from './abort';
 import { SecretSet } from './secrets';
 import { KeychainAccess } from './keychain-access';
 import { createKeychainResolver } from './keychain';
-import { hydratingView } from './ctx-view';
+import { hydratingView, stepsHydrator, workloadView } from './ctx-view';
 import { entryFieldRenderer, renderStepInput, materializeWithout, makeRunScope, NO_CTX_PATCH } from './render';
 import { runPipeline, effectiveTask, type PipelineEnd } from './pipeline';
 import { capSnapshot, entityBase, externalize, staysInline, stepResult, stepResultLimits } from './result';
@@ -126,12 +126,14 @@ function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps,
   }
   const pb = command.playbook;
   const globals = makeGlobals(command.execution_id, { path: pb.path, name: pb.name, version: pb.version, catalog_id: pb.catalog_id });
+  // workload / ctx / step values the scheduler carried by reference (T7.20, T4.3) hydrate on read (T7.19)
+  const steps = command.context.steps ?? {};
   const scope: WorkerScopeInput = {
     globals,
-    workload: command.context.workload ?? {},
+    workload: workloadView(command.context.workload ?? {}, hydrate),
     ctx: hydratingView(command.context.ctx ?? {}, hydrate),
     args: command.context.args ?? {},
-    steps: new StepResults(command.context.steps ?? {}, hydrate),
+    steps: new StepResults(steps, stepsHydrator(steps, hydrate)),
     input: {},
     iter,
     iterator: it?.iterator,
