@@ -21,6 +21,8 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '../..');
 const FORMAT = 1; // bump when the options below change: forces a rebuild of every bundle
+/** inputs modified this close to the start of a build count as possibly changed during it */
+const RECENT_MS = 2000;
 
 function manifestPathOf(outfile) {
   return `${outfile}.inputs.json`;
@@ -67,6 +69,7 @@ function ensureBundle({ entry, outfile, assets = [] }) {
 
   // Loaded only when a build is needed: a fresh bundle starts without esbuild.
   const esbuild = require('esbuild');
+  const started = Date.now();
   const tsconfig = path.join(ROOT, 'tsconfig.base.json');
   const result = esbuild.buildSync({
     absWorkingDir: ROOT,
@@ -88,13 +91,15 @@ function ensureBundle({ entry, outfile, assets = [] }) {
   const inputs = {};
   for (const file of [...Object.keys(result.metafile.inputs), path.relative(ROOT, tsconfig), 'tsconfig.json']) {
     const st = fs.statSync(path.resolve(ROOT, file));
-    inputs[file] = [st.size, st.mtimeMs];
+    // A file written while (or just before) esbuild read it may not be what was bundled: record it
+    // as stale, so the next start rebuilds once more instead of trusting this bundle forever.
+    inputs[file] = [st.size, st.mtimeMs >= started - RECENT_MS ? -1 : st.mtimeMs];
   }
   for (const asset of assets) {
     const src = path.resolve(ROOT, asset);
     writeAtomic(path.join(path.dirname(absOut), path.basename(asset)), fs.readFileSync(src));
     const st = fs.statSync(src);
-    inputs[asset] = [st.size, st.mtimeMs];
+    inputs[asset] = [st.size, st.mtimeMs >= started - RECENT_MS ? -1 : st.mtimeMs];
   }
   // The map first, then the bundle, then the manifest: a reader that sees the manifest sees both.
   for (const out of result.outputFiles) if (out.path !== absOut) writeAtomic(out.path, out.contents);

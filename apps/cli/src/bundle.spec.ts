@@ -16,6 +16,12 @@ const { ensureBundle } = require(join(ROOT, 'tools/build/bundle.js')) as BundleM
 const dir = mkdtempSync(join(tmpdir(), 'noetl-bundle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Backdate a file (by `s` seconds): a file written just before a build counts as possibly changed during it. */
+function age(file: string, s = 60): void {
+  const t = new Date(Date.now() - s * 1000);
+  utimesSync(file, t, t);
+}
+
 function runBundle(file: string): string {
   return execFileSync(process.execPath, [file], { encoding: 'utf8' }).trim();
 }
@@ -30,6 +36,7 @@ describe('ensureBundle', () => {
     writeFileSync(dep, 'export const word: string = "one";\n');
     writeFileSync(entry, 'import { word } from "./dep";\nconsole.log(word);\n');
     writeFileSync(asset, 'asset v1');
+    for (const f of [dep, entry, asset]) age(f);
   });
 
   it('builds a missing bundle, with its source map and assets', () => {
@@ -47,16 +54,32 @@ describe('ensureBundle', () => {
   });
 
   it('rebuilds when an imported file changes', () => {
-    writeFileSync(dep, 'export const word: string = "two";\n');
-    // same size and a distinct mtime are both possible after an edit: force a new mtime
-    const t = new Date(Date.now() + 5000);
-    utimesSync(dep, t, t);
+    writeFileSync(dep, 'export const word: string = "two";\n'); // same size: the mtime tells
+    age(dep, 30);
     ensureBundle({ entry, outfile, assets: [asset] });
     expect(runBundle(outfile)).toBe('two');
+    const built = statSync(outfile).mtimeMs;
+    ensureBundle({ entry, outfile, assets: [asset] });
+    expect(statSync(outfile).mtimeMs).toBe(built);
+  });
+
+  it('does not trust a bundle built right after an input changed (it may have changed during the build)', () => {
+    writeFileSync(dep, 'export const word: string = "three";\n'); // mtime: now
+    ensureBundle({ entry, outfile, assets: [asset] });
+    expect(runBundle(outfile)).toBe('three');
+    const built = statSync(`${outfile}.inputs.json`).mtimeMs;
+    ensureBundle({ entry, outfile, assets: [asset] }); // rebuilt once more
+    expect(statSync(`${outfile}.inputs.json`).mtimeMs).not.toBe(built);
+    age(dep);
+    ensureBundle({ entry, outfile, assets: [asset] }); // the aged file differs from the record: rebuilt, now trusted
+    const trusted = statSync(`${outfile}.inputs.json`).mtimeMs;
+    ensureBundle({ entry, outfile, assets: [asset] });
+    expect(statSync(`${outfile}.inputs.json`).mtimeMs).toBe(trusted);
   });
 
   it('rebuilds when an asset changes, and when the asset list changes', () => {
     writeFileSync(asset, 'asset v2 longer');
+    age(asset);
     ensureBundle({ entry, outfile, assets: [asset] });
     expect(readFileSync(join(dir, 'out', 'data.txt'), 'utf8')).toBe('asset v2 longer');
     const before = statSync(`${outfile}.inputs.json`).mtimeMs;
@@ -67,7 +90,7 @@ describe('ensureBundle', () => {
   it('fails with the compiler error on a broken source (and keeps no half-written bundle)', () => {
     writeFileSync(dep, 'export const word: string = ;\n');
     expect(() => ensureBundle({ entry, outfile })).toThrow(/Expected|Unexpected/);
-    expect(runBundle(outfile)).toBe('two'); // the previous bundle is intact
+    expect(runBundle(outfile)).toBe('three'); // the previous bundle is intact
   });
 });
 
