@@ -1,5 +1,6 @@
-import type { ErrorObject, ResultRef } from '@noetl/common';
+import { isResultRef, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { LoggedEvent } from '@noetl/events';
+import { loopManifestOf } from '@noetl/scope';
 import { summary, type ExecutionState } from './engine-port';
 import { hydrateDeep } from './hydrate';
 import type { RunDocument } from './types';
@@ -21,7 +22,7 @@ export function buildDocument(state: ExecutionState, events: readonly LoggedEven
   const s = summary(state, hydrate);
   const steps: RunDocument['steps'] = {};
   for (const [name, rec] of Object.entries(s.steps)) {
-    steps[name] = { ...rec, result: hydrateDeep(rec.result, hydrate) };
+    steps[name] = { ...rec, result: hydrateDeep(materializeLoopResult(rec.result, hydrate), hydrate) };
   }
   let err = s.error ?? errorWithStep(state);
   if (err && !err.step) {
@@ -29,4 +30,25 @@ export function buildDocument(state: ExecutionState, events: readonly LoggedEven
     if (withStep?.step) err = { ...err, step: withStep.step };
   }
   return { execution_id: s.execution_id, status: s.status, error: err ?? null, ctx: hydrateDeep(s.ctx, hydrate) as Record<string, unknown>, steps, events: [...events] };
+}
+
+/**
+ * A loop result in its compact form (dsl §10.7: `results`/`data` = an `append` Manifest, inline
+ * or stored behind a ResultRef) as the document shows it: the aggregate with `results` and `data`
+ * materialized (one list; parts stored by reference read). A manifest that cannot be read (e.g. a
+ * replay on another machine) keeps its reference, as `hydrateDeep` does.
+ */
+export function materializeLoopResult(result: unknown, read: (ref: ResultRef) => unknown): unknown {
+  const m = loopManifestOf(result);
+  if (m === undefined) return result;
+  let manifest: unknown = m;
+  if (isResultRef(m)) {
+    try {
+      manifest = read(m);
+    } catch {
+      return result;
+    }
+  }
+  const list = hydrateDeep(manifest, read);
+  return { ...(result as Record<string, unknown>), results: list, data: list };
 }

@@ -8,7 +8,7 @@ import { ControlChannel, WorkQueue } from './bus';
 import { FileCatalog, type CatalogEntry } from './catalog';
 import { createDefaultTools } from './tools-entry';
 import { createCredentialStore } from './credentials';
-import { buildDocument, errorWithStep } from './document';
+import { buildDocument, errorWithStep, materializeLoopResult } from './document';
 import { isTerminal, newState, processInput, summary, type ExecutionState } from './engine-port';
 import { hydrateDeep, readFsRefSync } from './hydrate';
 import { EventLog } from './log';
@@ -317,7 +317,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
   function outcomeOf(exec: ExecRecord): ExecutionOutcome {
     const s = exec.state;
     if (exec.crash) return { executionId: exec.id, status: 'failed', error: exec.crash, result: null };
-    let result: unknown = s.result ?? null;
+    let result: unknown = materializeLoopResult(s.result ?? null, hydrate);
     if (s.result_ref) {
       try {
         result = hydrateDeep(s.result_ref, hydrate);
@@ -447,7 +447,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
       // latest successful result of each step (for return_step), through the engine's summary
       const stepResults: Record<string, unknown> = {};
       for (const [name, rec] of Object.entries(summary(exec.state, hydrate).steps)) {
-        if (rec.result !== null || rec.status === 'done') stepResults[name] = rec.result;
+        if (rec.result !== null || rec.status === 'done') stepResults[name] = materializeLoopResult(rec.result, hydrate);
       }
       return { executionId, status: outcome.status, result: outcome.result, error: outcome.error, stepResults };
     },

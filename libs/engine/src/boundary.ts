@@ -5,6 +5,7 @@ import { loopItemsView, stepOutcomeView, type Hydrator } from '@noetl/scope';
 import { stepOf } from './analysis';
 import type { Driver } from './emit';
 import { recordUnhandled } from './failure';
+import { loopDoneResult } from './loop-manifest';
 import { condition, EvalFailure, makeSchedulerScope, render, renderSet } from './render';
 import type { RunState } from './types';
 
@@ -21,14 +22,16 @@ function resultOf(ev: BoundaryEvent, hydrate: Hydrator): { data: unknown; ref: R
       return isResultRef(ev.payload.result_ref)
         ? { data: null, ref: ev.payload.result_ref, http: ev.payload.http_result === true }
         : { data: ev.payload.result === undefined ? null : ev.payload.result, ref: null, http: ev.payload.http_result === true };
-    case 'loop.done': {
-      const agg = ev.payload.result;
-      return { data: loopItemsView(agg === undefined ? null : agg, hydrate, ev.payload.http_results === true), ref: null, http: false };
+    case 'loop.done':
+      // inline aggregate, or the compact one of a manifest (dsl §10.7): both read as R10.14
+      return { data: loopItemsView(loopDoneResult(ev.payload), hydrate, ev.payload.http_results === true), ref: null, http: false };
+    case 'step.failed': {
+      if (isResultRef(ev.payload.partial_result_ref)) return { data: null, ref: ev.payload.partial_result_ref, http: ev.payload.http_result === true };
+      const partial = ev.payload.partial_result === undefined ? null : ev.payload.partial_result;
+      // a failed loop's partial aggregate (inline or compact) reads as the loop result does
+      const data = ev.payload.reason === 'loop_failed' ? loopItemsView(partial, hydrate, false) : partial;
+      return { data, ref: null, http: ev.payload.http_result === true };
     }
-    case 'step.failed':
-      return isResultRef(ev.payload.partial_result_ref)
-        ? { data: null, ref: ev.payload.partial_result_ref, http: ev.payload.http_result === true }
-        : { data: ev.payload.partial_result === undefined ? null : ev.payload.partial_result, ref: null, http: ev.payload.http_result === true };
   }
 }
 

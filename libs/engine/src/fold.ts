@@ -3,6 +3,7 @@ import type { NormalizedPlaybook } from '@noetl/dsl';
 import type { EventEnvelope, EventPayloads, NoetlEvent } from '@noetl/events';
 import { adopt, cowSession, own } from './cow';
 import { limitsFromRecord } from './limits';
+import { loopDoneResult } from './loop-manifest';
 import { pmapGet, pmapSet } from './pmap';
 import { chunkedSet, copyRun, createExecutionState, emptyRuns, isTerminal, liveRun, ownIteration, ownLoop, ownRun, ownSeen, ownState, ownStats, withoutRun, withRun } from './state';
 import type { ExecutionState, IterationState, LoopState, PendingToken, RunState, SeenCounters, StepRecord } from './types';
@@ -361,7 +362,9 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
     case 'loop.done': {
       const run = liveRun(state, e.payload.step_run_id ?? e.step_run_id);
       if (!run?.is_loop) return noop(state);
-      const patch = successPatch(e.payload.result, e.payload.manifest_ref, undefined, false);
+      // the loop result R (R10.14): inline, or the compact aggregate of a manifest (dsl §10.7), kept
+      // as the event has it (plain JSON: replay rebuilds the same record)
+      const patch: Partial<StepRecord> = { has_result: true, data: loopDoneResult(e.payload) };
       if (e.payload.http_results) patch.http_items = true;
       return done(endRun(state, run, 'done', e.ts, patch), [{ kind: 'boundary', run, event: e }]);
     }

@@ -1,11 +1,12 @@
 import { isPlainObject, makeError, type ErrorObject } from '@noetl/common';
-import type { EventEnvelope, StepView } from '@noetl/events';
+import type { EventEnvelope, EventPayloads, StepView } from '@noetl/events';
 import { ids } from '@noetl/events';
 import { stepOf } from './analysis';
 import { buildCommand, iterationInfo, stepViewsFor } from './commands';
 import type { Driver } from './emit';
+import { loopOutcome } from './loop-manifest';
 import { EvalFailure, makeSchedulerScope, render } from './render';
-import { chunkedList, loopStats } from './state';
+import { loopStats } from './state';
 import type { LoopState, RunState } from './types';
 
 /** R10.3: list as is; mapping -> [{key, value}]; string holding a JSON array -> parsed; else not iterable. */
@@ -115,13 +116,12 @@ export function advanceLoop(d: Driver, runId: string): boolean {
   return progressed;
 }
 
-/** The loop result of R10.14, ordered by index. */
-export function loopAggregate(loop: LoopState): Record<string, unknown> {
-  const results = chunkedList(loop.results, loop.total);
-  const errors = [...loop.errors].sort((a, b) => a.index - b.index);
-  return { results, data: results, stats: loopStats(loop), errors };
-}
-
+/**
+ * §8.6 step 5. The aggregate (R10.14) travels inline in `loop.done.result` /
+ * `step.failed.partial_result`, or — large, with a store — as a Manifest (dsl §10.7,
+ * loop-manifest.ts): `loop.done` then carries `manifest_ref` + `errors` and no `result`, and a
+ * failed loop's `partial_result` is the compact aggregate `{results: M, data: M, stats, errors}`.
+ */
 function finishLoop(d: Driver, run: RunState, loop: LoopState): void {
   const stats = loopStats(loop);
   const all = loop.next_index >= loop.total;
@@ -131,10 +131,21 @@ function finishLoop(d: Driver, run: RunState, loop: LoopState): void {
   } else if (loop.failed > 0 && loop.failure_mode === 'fail_fast' && loop.first_error) {
     const first: ErrorObject = loop.first_error;
     const error: ErrorObject = { ...first, details: { ...(first.details ?? {}), loop: stats } };
-    d.emit('step.failed', { error, ctx_patch: [], loop: stats, reason: 'loop_failed', partial_result: loopAggregate(loop) }, fields);
+    const out = loopOutcome(d, run, loop, stats);
+    const partial = out.kind === 'inline' ? out.aggregate : out.compact;
+    d.emit('step.failed', { error, ctx_patch: [], loop: stats, reason: 'loop_failed', partial_result: partial }, fields);
   } else if (all) {
     const http = loop.succeeded > 0 && loop.http_results;
-    d.emit('loop.done', { step_run_id: run.id, loop_id: loop.loop_id, stats, result: loopAggregate(loop), ...(http ? { http_results: true } : {}) }, fields);
+    const out = loopOutcome(d, run, loop, stats);
+    // built field by field (payload key order: step_run_id, loop_id, stats, result | manifest_ref + errors)
+    const payload: EventPayloads['loop.done'] = { step_run_id: run.id, loop_id: loop.loop_id, stats };
+    if (out.kind === 'inline') payload.result = out.aggregate;
+    else {
+      payload.manifest_ref = out.manifest;
+      payload.errors = out.errors;
+    }
+    if (http) payload.http_results = true;
+    d.emit('loop.done', payload, fields);
   } else {
     d.emit('step.cancelled', { reason: 'halted' }, fields); // halted by the execution leaving `running`
   }

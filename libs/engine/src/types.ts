@@ -145,7 +145,12 @@ export interface StepRecord {
   step_run_id?: string;
   completed_at?: string;
   error?: ErrorObject | null;
-  /** latest successful result R (absent = no successful run yet, or stored by ref) */
+  /**
+   * latest successful result R (absent = no successful run yet, or stored by ref). For a loop step
+   * whose aggregate left `loop.done` as a Manifest (dsl §10.7) this is the compact aggregate
+   * `{results: M, data: M, stats, errors}` (M = the Manifest or its ResultRef, as in the event):
+   * readers materialize `results`/`data` on access (@noetl/scope `loopItemsView`).
+   */
   data?: unknown;
   ref?: ResultRef | null;
   extracted?: Record<string, unknown>;

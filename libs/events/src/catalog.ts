@@ -210,8 +210,15 @@ export interface EventPayloads {
     step_run_id: string;
     loop_id: string;
     stats: LoopStats;
+    /** the loop aggregate `{results, data, stats, errors}` (dsl R10.14), when it travels inline */
     result?: unknown;
+    /**
+     * instead of `result` for a large aggregate (dsl §10.7): the `append` Manifest of the iteration
+     * results in index order (runtime.md §7.5), inline or its ResultRef when stored (T7.13)
+     */
     manifest_ref?: ResultRef | Manifest;
+    /** with `manifest_ref`: the aggregate's `errors` (one entry per failed iteration, index order) */
+    errors?: Array<{ index: number; error: ErrorObject }>;
     /** true when every iteration's result is an http result (tools K2.16 fallback applies per element of `results`) */
     http_results?: boolean;
   };

@@ -1,8 +1,9 @@
 import { renderTemplate, renderValue } from '@noetl/template';
 import type { StepView } from '@noetl/events';
-import type { ResultRef } from '@noetl/common';
+import type { Manifest, ResultRef } from '@noetl/common';
 import {
   dataView, httpView, refView, stepOutcomeView, attemptOutcomeView, StepResults, schedulerScope, workerScope, makeGlobals,
+  isLoopAggregate, loopItemsView, loopManifestOf, manifestItems,
 } from '@noetl/scope';
 
 const globals = makeGlobals('EXEC1', { path: 'p/x', name: 'x', version: 1, catalog_id: 'cat' });
@@ -127,5 +128,75 @@ describe('loop results of single-http-task iterations (tools K2.16)', () => {
     const s = schedulerScope({ globals, workload: {}, ctx: {}, args: {}, steps: sr });
     expect(renderTemplate('{{ pages.results[0].items | length }}', s)).toBe(1);
     expect(renderTemplate('{{ pages.results[0] | tojson }}', s)).toBe(JSON.stringify(http));
+  });
+});
+
+describe('compact loop aggregates: results/data as a Manifest (dsl §10.7, runtime §7.5, T7.14)', () => {
+  const partRef = { kind: 'result_ref', uri: 'noetl://E/r1.0/i2/t/v1-a1', store: 'fs', content_type: 'application/json', encoding: 'json', compression: 'none', size: 10, raw_size: 10, checksum: 'sha256:0', scope: 'execution', created_at: 't', preview: { bytes: 2, truncated: true, text: '{"' } } as ResultRef;
+  const manifest: Manifest = {
+    kind: 'manifest', uri: 'noetl://E/r1.0/manifest', strategy: 'append', merge_path: null, total_parts: 4, total_size: 30,
+    // parts out of order on purpose: the list is in index order
+    parts: [{ index: 1, status: 'error', inline: null }, { index: 0, status: 'ok', inline: { n: 0 } }, { index: 3, status: 'ok', inline: http }, { index: 2, status: 'ok', ref: partRef }],
+  };
+  const manifestRef = { ...partRef, uri: 'noetl://E/r1.0/manifest', content_type: 'application/vnd.noetl.manifest+json', raw_size: 500, preview: undefined } as ResultRef;
+  const stats = { total: 4, succeeded: 3, failed: 1 };
+  const errors = [{ index: 1, error: { kind: 'server_error', code: 'X', message: 'm', retryable: true } }];
+  const compact = (m: Manifest | ResultRef) => ({ results: m, data: m, stats, errors });
+  const counting = () => {
+    const reads: string[] = [];
+    const hydrate = (ref: ResultRef): unknown => {
+      reads.push(ref.uri);
+      if (ref.uri === manifestRef.uri) return manifest;
+      if (ref.uri === partRef.uri) return { n: 2, big: 'b' };
+      throw new Error(`unknown ${ref.uri}`);
+    };
+    return { reads, hydrate };
+  };
+
+  it('recognizes the compact form (results and data the same manifest or ref), and only it', () => {
+    expect(loopManifestOf(compact(manifest))).toBe(manifest);
+    expect(loopManifestOf(compact(manifestRef))).toBe(manifestRef);
+    expect(isLoopAggregate(compact(manifestRef))).toBe(true);
+    expect(isLoopAggregate({ results: [], data: [], stats, errors })).toBe(true);
+    expect(loopManifestOf({ results: [], data: [], stats, errors })).toBeUndefined();
+    expect(loopManifestOf({ results: manifestRef, data: partRef, stats, errors })).toBeUndefined();
+    expect(loopManifestOf({ results: manifestRef, data: manifestRef })).toBeUndefined();
+    expect(manifestItems(manifest)).toEqual([{ n: 0 }, null, partRef, http]);
+    expect(() => manifestItems({ ...manifest, strategy: 'merge' })).toThrow(/strategy 'merge'/);
+  });
+
+  it('a stored manifest: stats/errors read without fetching; results/data fetch the manifest once, by-ref parts lazily', () => {
+    const { reads, hydrate } = counting();
+    const sr = new StepResults({ fan: { status: 'done', data: compact(manifestRef), runs: 1 } }, hydrate);
+    const s = schedulerScope({ globals, workload: {}, ctx: {}, args: {}, steps: sr });
+    expect(renderTemplate('{{ fan.stats.failed }}-{{ fan.errors[0].index }}-{{ steps.fan.data.stats.total }}', s)).toBe('1-1-4');
+    expect(reads).toEqual([]);
+    expect(renderTemplate('{{ fan.results | length }}', s)).toBe(4);
+    expect(reads).toEqual([manifestRef.uri]);
+    expect(renderTemplate('{{ fan.results[0].n }}-{{ fan.data[0].n }}-{{ fan.results[1] is none }}', s)).toBe('0-0-true');
+    expect(renderTemplate('{{ fan.results[2]._preview.text }}', s)).toBe('{"');
+    expect(reads).toEqual([manifestRef.uri]);
+    expect(renderTemplate('{{ fan.results[2].n }}', s)).toBe(2);
+    expect(reads).toEqual([manifestRef.uri, partRef.uri]);
+    expect(renderTemplate('{{ fan.results[3].status_code }}', s)).toBe(200);
+    expect(renderTemplate('{{ fan.results == fan.data }}', s)).toBe(true);
+    expect(JSON.parse(renderTemplate('{{ fan.results[:2] | tojson }}', s) as string)).toEqual([{ n: 0 }, null]);
+  });
+
+  it('an inline manifest never fetches but for its by-ref parts; worker scope and http items alike', () => {
+    const { reads, hydrate } = counting();
+    const sr = new StepResults({ pages: { status: 'done', data: compact(manifest), runs: 1, http_items: true } }, hydrate);
+    const w = workerScope({ globals, workload: {}, ctx: {}, args: {}, steps: sr, iter: {}, stepLocals: {}, taskViews: new Map() });
+    expect(renderTemplate('{{ pages.data | length }}', w)).toBe(4);
+    expect(renderTemplate('{{ pages.results[3].page }}', w)).toBe(2); // K2.16 body fallback per element
+    expect(reads).toEqual([]);
+    expect(renderTemplate('{{ steps.pages.data.results[0].n }}', w)).toBe(0);
+  });
+
+  it('loopItemsView leaves other values alone; a ref that is not a manifest fails on read', () => {
+    expect(loopItemsView({ results: 5 }, noHydrate, false)).toEqual({ results: 5 });
+    const v = loopItemsView(compact({ ...manifestRef, uri: partRef.uri }), counting().hydrate, false) as { results: unknown[]; stats: unknown };
+    expect(v.stats).toBe(stats);
+    expect(() => v.results.length).toThrow(/not a manifest/);
   });
 });

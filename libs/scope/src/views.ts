@@ -1,5 +1,5 @@
 import { defineFallback } from '@noetl/template';
-import { isPlainObject, isResultRef, NoetlError, type ErrorObject, type ResultRef } from '@noetl/common';
+import { isManifest, isPlainObject, isResultRef, NoetlError, type ErrorObject, type Manifest, type ResultRef } from '@noetl/common';
 
 /** Own keys of an http result (tools.md §2.3); any other key read falls back to the body (K2.16). */
 export const HTTP_RESULT_KEYS = ['status_code', 'headers', 'data', 'body', 'url', 'elapsed_ms'] as const;
@@ -80,14 +80,16 @@ export function refView(ref: ResultRef, hydrate: Hydrator, opts: { http?: boolea
  * serialization). `Array.isArray` is true for it, so templates index, loop and filter it as a list.
  */
 function lazyList(ref: ResultRef, hydrate: Hydrator): unknown[] {
+  return lazyArray(() => {
+    const v = hydrate(ref);
+    return Array.isArray(v) ? v : [v];
+  });
+}
+
+/** A read-only array whose elements come from `load`, called once, on first use. */
+function lazyArray(load0: () => unknown[]): unknown[] {
   let loaded: unknown[] | undefined;
-  const load = (): unknown[] => {
-    if (loaded === undefined) {
-      const v = hydrate(ref);
-      loaded = Array.isArray(v) ? v : [v];
-    }
-    return loaded;
-  };
+  const load = (): unknown[] => (loaded ??= load0());
   return new Proxy<unknown[]>([], {
     get: (_t, key) => Reflect.get(load(), key),
     has: (_t, key) => Reflect.has(load(), key),
@@ -114,13 +116,86 @@ function readWithViewRules(R: unknown, key: string, http: boolean): unknown {
 }
 
 /**
+ * The compact form of a large loop aggregate (dsl §10.7, runtime.md §7.5; see docs/results.md
+ * "Loop aggregates as manifests"): `results` and `data` are one `append` Manifest of the
+ * iteration results — inline, or a ResultRef to the stored manifest (T7.13) — while `stats` and
+ * `errors` stay inline. Returns the manifest (or its ref), else undefined.
+ */
+export function loopManifestOf(agg: unknown): Manifest | ResultRef | undefined {
+  if (!isPlainObject(agg) || !isPlainObject(agg.stats) || !Array.isArray(agg.errors)) return undefined;
+  const m = agg.results;
+  const d = agg.data;
+  if (isManifest(m)) return isManifest(d) && d.uri === m.uri ? m : undefined;
+  if (isResultRef(m)) return isResultRef(d) && d.uri === m.uri ? m : undefined;
+  return undefined;
+}
+
+/** The shape of a loop step's result (R10.14): `{results, data, stats, errors}`, inline or compact (manifest). */
+export function isLoopAggregate(v: unknown): boolean {
+  if (!isPlainObject(v)) return false;
+  if (Array.isArray(v.results)) return Array.isArray(v.data) && isPlainObject(v.stats) && Array.isArray(v.errors);
+  return loopManifestOf(v) !== undefined;
+}
+
+/**
+ * The list an `append` manifest stands for (runtime.md §7.5), without fetching its parts: the
+ * parts in index order, a part stored by reference as its ResultRef (read lazily, like an
+ * iteration result stored by reference in an inline aggregate), a part without data as `null`.
+ * A manifest of another strategy is not a loop `results` list: reference_not_available.
+ */
+export function manifestItems(m: Manifest): unknown[] {
+  if (m.strategy !== 'append') {
+    throw new NoetlError('REFERENCE_NOT_AVAILABLE', `manifest ${m.uri}: strategy '${String(m.strategy)}' cannot be read as a list here (loop manifests are 'append')`);
+  }
+  const parts = m.parts;
+  let sorted = true;
+  for (let i = 1; i < parts.length && sorted; i++) if (parts[i - 1].index > parts[i].index) sorted = false;
+  const ordered = sorted ? parts : [...parts].sort((a, b) => a.index - b.index);
+  const out = new Array<unknown>(ordered.length);
+  for (let i = 0; i < ordered.length; i++) {
+    const p = ordered[i];
+    out[i] = p.ref !== undefined && p.ref !== null ? p.ref : p.inline === undefined ? null : p.inline;
+  }
+  return out;
+}
+
+/** The manifest behind `m`: itself, or the stored manifest its ResultRef points to (fetched through `hydrate`). */
+function manifestOf(m: Manifest | ResultRef, hydrate: Hydrator): Manifest {
+  if (isManifest(m)) return m;
+  const v = hydrate(m);
+  if (!isManifest(v)) throw new NoetlError('REFERENCE_NOT_AVAILABLE', `result ${m.uri} is not a manifest`);
+  return v;
+}
+
+/** One element of a loop `results` list as templates read it (see loopItemsView). */
+function loopItem(r: unknown, hydrate: Hydrator, http: boolean): unknown {
+  if (isResultRef(r)) return refView(r, hydrate, { http });
+  return http ? httpView(r) : r;
+}
+
+/**
  * Loop aggregate (dsl R10.14) as templates read it: iteration results stored by reference (T7.7)
  * read through lazy ref views (T7.19: loop items hydrate on access), and with `http` (iterations
  * are single http tasks) each element reads with the body fallback (tools K2.16). `results` and
  * `data` stay the same list; other values are returned as is.
+ *
+ * A compact aggregate (`results`/`data` = a Manifest or its ResultRef, see `loopManifestOf`)
+ * reads as the inline one would (T7.14, dsl §10.7 "hydrated on access"): `results` and `data`
+ * are one lazy list that fetches the manifest on first use (bounded by `hydrate`), its parts
+ * stored by reference again read lazily; `stats` and `errors` are inline and never fetch.
  */
 export function loopItemsView(agg: unknown, hydrate: Hydrator, http: boolean): unknown {
-  if (!isPlainObject(agg) || !Array.isArray(agg.results)) return agg;
+  if (!isPlainObject(agg)) return agg;
+  if (!Array.isArray(agg.results)) {
+    const m = loopManifestOf(agg);
+    if (m === undefined) return agg;
+    const list = lazyArray(() => {
+      const items = manifestItems(manifestOf(m, hydrate));
+      for (let i = 0; i < items.length; i++) items[i] = loopItem(items[i], hydrate, http);
+      return items;
+    });
+    return { ...agg, results: list, data: list };
+  }
   let changed = false;
   const list = agg.results.map((r) => {
     if (isResultRef(r)) {

@@ -1,6 +1,6 @@
 import { isPlainObject, isResultRef, type ResultRef } from '@noetl/common';
 import type { StepView } from '@noetl/events';
-import { loopItemsView, type Hydrator } from '@noetl/scope';
+import { isLoopAggregate, loopItemsView, type Hydrator } from '@noetl/scope';
 
 /**
  * The pipeline's `ctx` view (dsl R9.3): the dispatch snapshot plus own writes. Values the
@@ -106,8 +106,9 @@ export function workloadView(value: Record<string, unknown>, hydrate: Hydrator):
  * over `max_event_bytes` (T4.3) — reads like the inline view would. In particular a loop
  * aggregate (`{results, data, stats, errors}`) read by reference gets the loop-items view of
  * R10.14 (iteration results stored by reference hydrate on access, the http body fallback of
- * `http_items`), as `resultView` gives an inline one. Returns `hydrate` itself when no view is by
- * reference.
+ * `http_items`), as `resultView` gives an inline one — also in its compact form, whose `results`
+ * are a manifest (dsl §10.7, `loopManifestOf`). Returns `hydrate` itself when no view is by
+ * reference. (A compact aggregate carried inline needs nothing here: `resultView` reads it.)
  */
 export function stepsHydrator(steps: Record<string, StepView>, hydrate: Hydrator): Hydrator {
   let byRef: Map<ResultRef, boolean> | undefined;
@@ -122,11 +123,6 @@ export function stepsHydrator(steps: Record<string, StepView>, hydrate: Hydrator
     const http = refs.get(ref);
     return http === undefined || !isLoopAggregate(value) ? value : loopItemsView(value, hydrate, http);
   };
-}
-
-/** The shape of a loop step's result (R10.14): `{results, data, stats, errors}`. */
-function isLoopAggregate(v: unknown): boolean {
-  return isPlainObject(v) && Array.isArray(v.results) && Array.isArray(v.data) && isPlainObject(v.stats) && Array.isArray(v.errors);
 }
 
 function wrapValue(x: unknown, hydrate: Hydrator): unknown {
