@@ -6,8 +6,7 @@
 //   node tools/bench/run.js engine --chain 1000
 // `npx tsx tools/bench/<name>.bench.ts` still works and measures the sources under tsx.
 const { spawnSync } = require('node:child_process');
-const { existsSync, readdirSync } = require('node:fs');
-const path = require('node:path');
+const { readdirSync } = require('node:fs');
 const { ensureBundle } = require('../build/bundle.js');
 
 const [name, ...args] = process.argv.slice(2);
@@ -16,8 +15,6 @@ if (!name || !names.includes(name)) {
   process.stderr.write(`usage: node tools/bench/run.js <${names.join('|')}> [args...]\n`);
   process.exit(2);
 }
-const entry = `tools/bench/${name}.bench.ts`;
-if (!existsSync(path.join(__dirname, `${name}.bench.ts`))) process.exit(2);
-const bundle = ensureBundle({ entry, outfile: `dist/bench/${name}.bench.js` });
+const bundle = ensureBundle({ entry: `tools/bench/${name}.bench.ts`, outfile: `dist/bench/${name}.bench.js` });
 const r = spawnSync(process.execPath, [...process.execArgv, '--enable-source-maps', bundle, ...args], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -4,7 +4,7 @@ export type { ErrorContext, ErrorKind, ErrorObject } from './errors';
 export { isError, formatDiagnostic } from './diagnostics';
 export type { Diagnostic, DiagnosticSeverity } from './diagnostics';
 export {
-  isPlainObject, deepMerge, canonicalJson, sha256Hex, digestOf, jsonByteSize, plainCopy, getPath, setPath,
+  isPlainObject, deepMerge, canonicalJson, sha256Hex, digestOf, jsonByteSize, plainCopy, getPath, setPath, setOwn,
 } from './json';
 export type { JsonPrimitive, JsonValue, JsonObject } from './json';
 export { newUlid } from './ulid';

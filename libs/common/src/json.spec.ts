@@ -1,4 +1,4 @@
-import { deepMerge, canonicalJson, setPath, getPath, digestOf, makeError, newUlid } from '@noetl/common';
+import { deepMerge, canonicalJson, setPath, getPath, digestOf, makeError, newUlid, setOwn } from '@noetl/common';
 
 describe('deepMerge (dsl R5.2)', () => {
   it('merges mappings recursively, b wins', () => {
@@ -51,5 +51,17 @@ describe('newUlid', () => {
     const b = newUlid(2000);
     expect(a).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(a < b).toBe(true);
+  });
+});
+
+describe('setOwn', () => {
+  it('stores a __proto__ key as an own property, without touching the prototype', () => {
+    const o: Record<string, unknown> = {};
+    setOwn(o, '__proto__', { polluted: true });
+    setOwn(o, 'a', 1);
+    expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+    expect(Object.keys(o)).toEqual(['__proto__', 'a']);
+    expect(JSON.stringify(o)).toBe('{"__proto__":{"polluted":true},"a":1}');
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });
 });

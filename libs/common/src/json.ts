@@ -10,6 +10,12 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** `o[k] = v` as an own enumerable data property: a `__proto__` key must not set the prototype. */
+export function setOwn<T>(o: Record<string, T>, k: string, v: T): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, configurable: true, writable: true });
+  else o[k] = v;
+}
+
 /**
  * deep_merge of dsl.md R5.2: both mappings merge key by key (b wins); anything else, b replaces a;
  * an explicit null in b sets null. Inputs are not mutated.

@@ -1,4 +1,4 @@
-import { isResultRef, jsonByteSize, sha256Hex, type ResultRef } from '@noetl/common';
+import { isResultRef, jsonByteSize, setOwn, sha256Hex, type ResultRef } from '@noetl/common';
 import type { Command, StepView } from '@noetl/events';
 import type { EngineEnv } from './types';
 
@@ -365,12 +365,6 @@ function collect(out: Candidate[], section: 'workload' | 'ctx', o: Record<string
     const size = exactSize(value);
     if (size >= MIN_EXTERNALIZE_BYTES) out.push({ section, key, value, size });
   }
-}
-
-/** `o[k] = v` as an own data property (a `__proto__` key must not set the prototype) */
-function setOwn<T>(o: Record<string, T>, k: string, v: T): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, configurable: true, writable: true });
-  else o[k] = v;
 }
 
 function assemble(cmd: Command, workload: Record<string, unknown>, ctx: Record<string, unknown>, steps: Record<string, StepView>): Command {

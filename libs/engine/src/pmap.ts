@@ -8,6 +8,7 @@
  * exactly. Iteration order: trie order, then insertion order — callers that present entries sort
  * them.
  */
+import { setOwn } from '@noetl/common';
 import { adopt, ownWith } from './cow';
 
 export interface PMap<T> {
@@ -70,12 +71,6 @@ export function pmapHas<T>(m: PMap<T>, key: string): boolean {
   return leaf !== null && hasOwn.call(leaf, key);
 }
 
-/** `leaf[key] = value`, except that a `__proto__` key becomes an own property, not the prototype */
-function put<T>(leaf: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(leaf, key, { value, enumerable: true, writable: true, configurable: true });
-  else leaf[key] = value;
-}
-
 function leafSize(leaf: Record<string, unknown>): number {
   let n = 0;
   for (const k in leaf) if (hasOwn.call(leaf, k)) n++;
@@ -102,7 +97,7 @@ export function pmapSet<T>(m: PMap<T>, key: string, value: T): PMap<T> {
     const had = hasOwn.call(slot, key);
     if (had || depth + 1 >= MAX_DEPTH || leafSize(slot) < LEAF_MAX) {
       const leaf = (node[i] = ownWith(slot, copyLeaf as (x: Record<string, T>) => Record<string, T>));
-      put(leaf, key, value);
+      setOwn(leaf, key, value);
       if (!had) out.n = m.n + 1;
       return out;
     }
@@ -113,7 +108,7 @@ export function pmapSet<T>(m: PMap<T>, key: string, value: T): PMap<T> {
       const j = (hashOf(k) >>> shift) & MASK;
       const sub = child[j];
       if (sub === null) child[j] = adopt({ [k]: slot[k] } as Record<string, T>);
-      else put(sub as Record<string, T>, k, slot[k]);
+      else setOwn(sub as Record<string, T>, k, slot[k]);
     }
     node = node[i] = child;
   }

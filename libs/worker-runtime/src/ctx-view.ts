@@ -1,4 +1,4 @@
-import { isPlainObject, isResultRef, type ResultRef } from '@noetl/common';
+import { isPlainObject, isResultRef, setOwn, type ResultRef } from '@noetl/common';
 import type { StepView } from '@noetl/events';
 import { isLoopAggregate, loopItemsView, type Hydrator } from '@noetl/scope';
 
@@ -36,19 +36,7 @@ function wrap(v: unknown, hydrate: Hydrator): unknown {
   LAZY.add(out);
   for (const [k, x] of Object.entries(v)) {
     if (isResultRef(x)) {
-      let loaded = false;
-      let cached: unknown;
-      Object.defineProperty(out, k, {
-        enumerable: true,
-        configurable: true,
-        get() {
-          if (!loaded) {
-            cached = wrap(hydrate(x), hydrate);
-            loaded = true;
-          }
-          return cached;
-        },
-      });
+      defineLazy(out, k, () => wrap(hydrate(x), hydrate));
     } else {
       setOwn(out, k, wrap(x, hydrate));
     }
@@ -56,9 +44,21 @@ function wrap(v: unknown, hydrate: Hydrator): unknown {
   return out;
 }
 
-function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, configurable: true, writable: true });
-  else o[k] = v;
+/** An enumerable property of `o` whose value is `load()`, computed on first read and kept. */
+function defineLazy(o: Record<string, unknown>, k: string, load: () => unknown): void {
+  let loaded = false;
+  let cached: unknown;
+  Object.defineProperty(o, k, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (!loaded) {
+        cached = load();
+        loaded = true;
+      }
+      return cached;
+    },
+  });
 }
 
 /**
@@ -83,19 +83,7 @@ export function workloadView(value: Record<string, unknown>, hydrate: Hydrator):
       setOwn(out, k, x);
       continue;
     }
-    let loaded = false;
-    let cached: unknown;
-    Object.defineProperty(out, k, {
-      enumerable: true,
-      configurable: true,
-      get() {
-        if (!loaded) {
-          cached = hydrate(x);
-          loaded = true;
-        }
-        return cached;
-      },
-    });
+    defineLazy(out, k, () => hydrate(x));
   }
   return out;
 }
@@ -150,8 +138,7 @@ function setFrom(root: Record<string, unknown>, path: readonly string[], i: numb
       const child = out[head];
       v = setFrom(isPlainObject(child) ? child : {}, path, i + 1, value);
     }
-    if (head === '__proto__') Object.defineProperty(out, head, { value: v, enumerable: true, configurable: true, writable: true });
-    else out[head] = v;
+    setOwn(out, head, v);
     return out;
   }
   const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(root)) as Record<string, unknown>;
