@@ -72,6 +72,72 @@ export interface PythonPoolOptions {
 export const DEFAULT_MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024;
 const EMPTY_RAW: RawOutput = { stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0 };
 
+/** The worker's end-of-task mark on fd 1 and fd 2: NUL, `noetl-fence:<task id>`, NUL (python-worker.py `_write_fences`). */
+const FENCE_PREFIX = Buffer.from('\u0000noetl-fence:', 'latin1');
+/** longest mark: the prefix, a task id, the closing NUL */
+const FENCE_MAX = FENCE_PREFIX.length + 24;
+/** how long a response waits for the marks of its raw output (they are written just before it) */
+const FENCE_WAIT_MS = 1000;
+
+/**
+ * One raw output pipe of the interpreter, cut at the worker's end-of-task marks: bytes go to `out`
+ * with the marks removed, and each mark's task id to `onFence`. A mark split across chunks is
+ * held back until it is complete; a held-back prefix that turns out not to be a mark is output.
+ */
+export class FencedStream {
+  private carry: Buffer | null = null;
+
+  constructor(
+    private readonly out: (b: Buffer) => void,
+    private readonly onFence: (taskId: string) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    this.carry = null;
+    for (;;) {
+      const at = buf.indexOf(FENCE_PREFIX);
+      if (at === -1) {
+        const keep = partialPrefixLength(buf);
+        if (buf.length > keep) this.out(buf.subarray(0, buf.length - keep));
+        if (keep > 0) this.carry = Buffer.from(buf.subarray(buf.length - keep));
+        return;
+      }
+      if (at > 0) this.out(buf.subarray(0, at));
+      const end = buf.indexOf(0, at + FENCE_PREFIX.length);
+      if (end === -1 || end - at > FENCE_MAX) {
+        if (end === -1 && buf.length - at <= FENCE_MAX) {
+          this.carry = Buffer.from(buf.subarray(at)); // the rest of the mark is still in the pipe
+          return;
+        }
+        this.out(buf.subarray(at, at + 1)); // not a mark: its NUL is output, scanning goes on after it
+        buf = buf.subarray(at + 1);
+        continue;
+      }
+      this.onFence(buf.toString('latin1', at + FENCE_PREFIX.length, end));
+      buf = buf.subarray(end + 1);
+      if (buf.length === 0) return;
+    }
+  }
+
+  /** the pipe ended: bytes held back as a possible mark were data */
+  end(): void {
+    if (this.carry) this.out(this.carry);
+    this.carry = null;
+  }
+}
+
+/** length of the longest end of `buf` that is a proper beginning of the mark (0 when none) */
+function partialPrefixLength(buf: Buffer): number {
+  const from = Math.max(0, buf.length - (FENCE_PREFIX.length - 1));
+  const nul = buf.indexOf(0, from);
+  if (nul === -1) return 0;
+  for (let i = nul; i < buf.length; i++) {
+    if (buf[i] === 0 && buf.subarray(i).equals(FENCE_PREFIX.subarray(0, buf.length - i))) return buf.length - i;
+  }
+  return 0;
+}
+
 /** Locate python-worker.py: explicit option, `NOETL_PYTHON_BOOTSTRAP`, next to this module, or the source tree. */
 export function resolvePythonBootstrap(explicit?: string): string {
   const candidates = [
@@ -111,6 +177,11 @@ export class PythonProcess {
   private rawErr: StreamCapture | undefined;
   /** last stderr bytes, kept even between tasks for crash diagnostics */
   private readonly lastErr = new StreamCapture(0, TAIL_BYTES);
+  /** task id of the last end-of-task mark seen on fd 1 / fd 2 */
+  private fenceOut = '';
+  private fenceErr = '';
+  /** a response that waits for the marks of its raw output (see FencedStream) */
+  private held: { id: string; settle: () => void; timer: NodeJS.Timeout } | undefined;
   private nextId = 1;
   private readyResolve!: () => void;
   private readyReject!: (e: Error) => void;
@@ -144,11 +215,27 @@ export class PythonProcess {
       this.responsesEnded = true;
       this.onResponsesEnd?.();
     });
-    this.child.stdout?.on('data', (c: Buffer) => this.rawOut?.write(c));
-    this.child.stderr?.on('data', (c: Buffer) => {
-      this.lastErr.write(c);
-      this.rawErr?.write(c);
-    });
+    const out = new FencedStream(
+      (b) => this.rawOut?.write(b),
+      (id) => {
+        this.fenceOut = id;
+        this.onFence();
+      },
+    );
+    const err = new FencedStream(
+      (b) => {
+        this.lastErr.write(b);
+        this.rawErr?.write(b);
+      },
+      (id) => {
+        this.fenceErr = id;
+        this.onFence();
+      },
+    );
+    this.child.stdout?.on('data', (c: Buffer) => out.push(c));
+    this.child.stdout?.on('end', () => out.end());
+    this.child.stderr?.on('data', (c: Buffer) => err.push(c));
+    this.child.stderr?.on('end', () => err.end());
     this.child.on('error', (e) => {
       this.spawnError = e;
       this.readyReject(new Error(`cannot start python interpreter '${pythonPath}': ${e.message}`));
@@ -266,7 +353,7 @@ export class PythonProcess {
   }
 
   private onMessage(line: string): void {
-    let msg: { type?: string; id?: number } & Partial<PythonTaskResponse>;
+    let msg: { type?: string; id?: number; fence?: boolean } & Partial<PythonTaskResponse>;
     try {
       msg = JSON.parse(line);
     } catch {
@@ -292,12 +379,29 @@ export class PythonProcess {
         stderr_bytes: msg.stderr_bytes ?? 0,
         recycle: msg.recycle === true,
       };
-      this.pending.resolve({ type: 'response', response, raw: this.raw(), pid: this.pid ?? 0 });
+      const task = this.pending;
+      const settle = (): void => {
+        if (this.held) clearTimeout(this.held.timer);
+        this.held = undefined;
+        task.resolve({ type: 'response', response, raw: this.raw(), pid: this.pid ?? 0 });
+      };
+      const id = String(msg.id);
+      // raw output travels on other pipes than the response: report the task once its end marks
+      // arrived, so every raw byte it wrote is attributed to it (bounded wait; no wait when the
+      // worker could not write the marks)
+      if (msg.fence !== true || (this.fenceOut === id && this.fenceErr === id)) settle();
+      else this.held = { id, settle, timer: setTimeout(settle, FENCE_WAIT_MS) };
     }
+  }
+
+  private onFence(): void {
+    const h = this.held;
+    if (h && this.fenceOut === h.id && this.fenceErr === h.id) h.settle();
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.isExited) return;
+    this.held?.settle(); // the task had answered: its response stands
     this.isExited = true;
     this.exitCode = code;
     this.exitSignal = signal;

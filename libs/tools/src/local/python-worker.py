@@ -5,7 +5,10 @@ Started by libs/tools/src/local/python-pool.ts as
 
 Protocol: JSON lines. Requests arrive on fd 3, responses leave on fd 4; stdin is /dev/null and
 the real stdout/stderr (fd 1/2) only carry raw output that bypasses sys.stdout/sys.stderr
-(subprocesses, C extensions), which the host attributes to the running task.
+(subprocesses, C extensions), which the host attributes to the running task. After a task the
+worker writes an end mark (NUL "noetl-fence:<id>" NUL) on fd 1 and fd 2 and sets "fence": true in
+the result; the host strips the marks and reports the task once both arrived (those pipes are not
+ordered with fd 4).
 
     -> {"type": "task", "id": 1, "code": "...", "input": {...}, "execution_id": "...",
         "step": "...", "auth": {...}?, "libs": {...}?, "env": {...}?}
@@ -570,9 +573,30 @@ def main(argv):
         resp = run_task(req)
         if threading.active_count() > baseline_threads:
             resp["recycle"] = True  # a task left threads running: do not reuse this interpreter
+        resp["fence"] = _write_fences(req.get("id"))
         send(resp)
     wfile.flush()
     os._exit(0)
+
+
+def _write_fences(task_id):
+    """Mark the end of a task's raw output on fd 1 and fd 2.
+
+    Raw output (subprocesses, C extensions) travels on pipes other than the response's, so the
+    host could read the response before the last raw bytes. It waits for these marks before it
+    reports the task (and strips them). False when either could not be written (a task that
+    closed fd 1 or 2): the host then does not wait.
+    """
+    mark = ("\x00noetl-fence:%s\x00" % task_id).encode("ascii")
+    ok = True
+    for fd in (1, 2):
+        try:
+            view = memoryview(mark)
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError:
+            ok = False
+    return ok
 
 
 if __name__ == "__main__":
