@@ -55,6 +55,10 @@ describe('newUlid', () => {
 });
 
 describe('setOwn', () => {
+  it('canonicalJson keeps a __proto__ key (it used to set the prototype and vanish)', () => {
+    expect(canonicalJson(JSON.parse('{"b":2,"__proto__":{"a":1}}'))).toBe('{"__proto__":{"a":1},"b":2}');
+  });
+
   it('stores a __proto__ key as an own property, without touching the prototype', () => {
     const o: Record<string, unknown> = {};
     setOwn(o, '__proto__', { polluted: true });

@@ -40,7 +40,7 @@ function sortKeys(v: unknown): unknown {
   if (v !== null && typeof v === 'object') {
     const src = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(src).sort()) out[k] = sortKeys(src[k]);
+    for (const k of Object.keys(src).sort()) setOwn(out, k, sortKeys(src[k])); // a `__proto__` key is data too
     return out;
   }
   return v;

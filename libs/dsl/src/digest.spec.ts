@@ -19,6 +19,14 @@ describe('streamingDigest', () => {
     expect(streamingDigest(-0)).toBe(digestOf(-0));
   });
 
+  it('equals digestOf with a __proto__ key (found by the property above: canonicalJson used to drop it)', () => {
+    for (const text of ['{"__proto__":null}', '{"b":2,"__proto__":{"a":1}}']) {
+      const v: unknown = JSON.parse(text);
+      expect(streamingDigest(v)).toBe(digestOf(v));
+      expect(digestOf(v)).not.toBe(digestOf({}));
+    }
+  });
+
   it('a loaded playbook carries digestOf(withoutLocs(playbook))', () => {
     let n = 0;
     for (const f of readdirSync(DIR).filter((x) => x.endsWith('.yaml') && !x.endsWith('.expect.yaml'))) {
