@@ -118,6 +118,8 @@ export interface Loop {
   spec: Record<string, unknown>;
   exec: 'distributed' | 'local';
   ctx_merge?: 'last_write_wins';
+  /** `loop.spec.iteration_timeout_s`: deadline of each iteration, from its dispatch (runtime.md T8.13, MAY) */
+  iteration_timeout_s?: number;
 }
 
 export interface Arc {

@@ -150,7 +150,7 @@ function normalizeLoop(ctx: NormContext, raw: unknown, path: string, facts: Step
   if (!ctx.expectMap(raw, path, '`loop`')) return undefined;
   for (const k of Object.keys(raw)) {
     if (LOOP_KEYS.has(k)) continue;
-    const underSpec = k === 'mode' || k === 'max_in_flight';
+    const underSpec = k === 'mode' || k === 'max_in_flight' || k === 'iteration_timeout_s';
     ctx.report('E_UNKNOWN_FIELD', pathKey(path, k), `unknown loop field \`${k}\``, {
       atKey: true, hint: underSpec ? `move it under loop.spec: {${k}: ...}` : 'loop fields are: in, cursor, iterator, spec',
     });
@@ -178,6 +178,9 @@ function normalizeLoop(ctx: NormContext, raw: unknown, path: string, facts: Step
           loop.max_in_flight = v;
           ctx.templates(v, kp, true);
         } else ctx.report('E_FIELD_VALUE', kp, `max_in_flight must be an integer >= 1 or a template, got ${describe(v)}`);
+      } else if (k === 'iteration_timeout_s') {
+        if (typeof v === 'number' && Number.isFinite(v) && v > 0) loop.iteration_timeout_s = v;
+        else ctx.report('E_FIELD_VALUE', kp, `iteration_timeout_s must be a positive number of seconds, got ${describe(v)}`);
       } else if (k === 'policy') {
         loopPolicy(ctx, v, kp, loop);
       } else {

@@ -409,6 +409,18 @@ workflow:
     });
     const seq = ok(wf('  - step: start\n    loop: { in: [1, 2], iterator: n }\n    tool: { kind: noop }\n')).steps[0].loop;
     expect(seq).toEqual({ in: [1, 2], iterator: 'n', mode: 'sequential', spec: {}, exec: 'distributed' });
+    const timed = ok(wf('  - step: start\n    loop: { in: [1, 2], iterator: n, spec: { iteration_timeout_s: 2.5 } }\n    tool: { kind: noop }\n')).steps[0].loop;
+    expect(timed).toEqual({ in: [1, 2], iterator: 'n', mode: 'sequential', spec: {}, exec: 'distributed', iteration_timeout_s: 2.5 });
+  });
+
+  it('loop.spec.iteration_timeout_s must be a positive number; misplaced under loop it points to loop.spec', () => {
+    for (const bad of ['0', '-1', '"10"', 'true']) {
+      const r = loadPlaybook(wf(`  - step: start\n    loop: { in: [1], iterator: n, spec: { iteration_timeout_s: ${bad} } }\n    tool: { kind: noop }\n`));
+      expect(r.ok).toBe(false);
+      expect(r.diagnostics).toContainEqual(expect.objectContaining({ code: 'E_FIELD_VALUE', path: 'workflow[0].loop.spec.iteration_timeout_s', line: 6 }));
+    }
+    const r = loadPlaybook(wf('  - step: start\n    loop: { in: [1], iterator: n, iteration_timeout_s: 5 }\n    tool: { kind: noop }\n'));
+    expect(r.diagnostics).toContainEqual(expect.objectContaining({ code: 'E_UNKNOWN_FIELD', hint: 'move it under loop.spec: {iteration_timeout_s: ...}' }));
   });
 });
 

@@ -112,6 +112,59 @@ describe('scenario 24: step deadline (spec.policy.lifecycle.timeout_s)', () => {
   });
 });
 
+describe('iteration deadlines (loop.spec.iteration_timeout_s, runtime T8.13 MAY)', () => {
+  const rt = useRuntime(d, { workers: 3 });
+
+  it('only the slow iteration fails with kind timeout and its process is stopped; best_effort finishes the others and loop.done routes', async () => {
+    const pidfile = d.path('iteration-deadline-pid');
+    const file = d.write(
+      'iteration-deadline.yaml',
+      playbook(
+        'scn_iteration_deadline',
+        `workflow:
+  - step: start
+    spec: { policy: { failure: { mode: best_effort } } }
+    loop:
+      in: [0.05, 30, 0.2]
+      iterator: secs
+      spec: { mode: parallel, max_in_flight: 3, iteration_timeout_s: 1.5 }
+    tool: { kind: shell, command: "echo $$ > ${pidfile}-{{ iter.index }}; exec sleep {{ iter.secs }}" }
+    next:
+      arcs:
+        - step: report
+          when: "{{ event.name == 'loop.done' }}"
+  - step: report
+    tool:
+      kind: noop
+      result:
+        stats: "{{ start.stats }}"
+        kinds: "{{ start.errors | map(attribute='error.kind') | list }}"
+        failed_index: "{{ start.errors[0].index }}"
+`,
+      ),
+    );
+    const t0 = Date.now();
+    const id = await rt.submit(file);
+    const slowPid = Number(await readWhenWritten(`${pidfile}-1`));
+    const out = await rt.waitForTerminal(id);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(out).toMatchObject({ status: 'completed', error: null, result: { stats: { total: 3, succeeded: 2, failed: 1 }, kinds: ['timeout'], failed_index: 1 } });
+    // the scheduler's cancel signal for that iteration's command stops its process (T8.13)
+    expect(await eventually(() => !pidAlive(slowPid), 5_000)).toBe(true);
+    const ev = rt.events(id);
+    const scheduled = ofType(ev, 'loop.iteration.scheduled', 'start');
+    const slowIteration = scheduled.find((e) => e.iteration_index === 1)!.iteration_id as string;
+    const failed = ofType(ev, 'loop.iteration.failed', 'start');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ event_id: `${slowIteration}/timeout`, source: 'scheduler', iteration_index: 1 });
+    expect(payloadOf(failed[0])).toMatchObject({ reason: 'timeout', error: { kind: 'timeout', code: 'ITERATION_TIMEOUT' } });
+    expect(count(ev, 'loop.iteration.done', 'start')).toBe(2);
+    expect(ofType(ev, 'x.timer.fired').map((e) => payloadOf(e).kind)).toEqual(['iteration_deadline']);
+    const doc = await rt.document(id);
+    expect(doc.steps.start).toMatchObject({ status: 'done', runs: 1 });
+  });
+});
+
 describe('scenario 25: workbook calls (input merge, assert.expects / returns)', () => {
   const rt = useRuntime(d, { workers: 2 });
 

@@ -57,6 +57,7 @@ export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
     forEachRunning((r) => {
       if (r.command.execution_id !== m.execution_id) return;
       if (m.step_run_id && r.command.step_run_id !== m.step_run_id) return;
+      if (m.iteration_id && r.command.iteration?.iteration_id !== m.iteration_id) return;
       if (!r.abort.signal.aborted) r.abort.abort(m.reason);
     });
   });

@@ -124,7 +124,7 @@ function start(d: Driver, ev: EventEnvelope<'execution.requested'>): void {
   d.emit('token.created', { token_id: tokenId, target_step: entry, args: {}, origin: { kind: 'entry', event: 'execution.started' }, back_edge: false }, { step: entry });
 }
 
-/** T8.13 step deadline, R16.5 execution deadline, §11 item 4 cancel grace. */
+/** T8.13 step and iteration deadlines, R16.5 execution deadline, §11 item 4 cancel grace. */
 function onTimer(d: Driver, ev: EventEnvelope<'x.timer.fired'>): void {
   const p = ev.payload;
   const s = d.state;
@@ -134,6 +134,21 @@ function onTimer(d: Driver, ev: EventEnvelope<'x.timer.fired'>): void {
     const error = makeError('timeout', 'STEP_TIMEOUT', `step '${run.step}' exceeded its deadline (lifecycle.timeout_s)`, { source: 'engine' });
     d.controls.push({ type: 'cancel', execution_id: d.exec, step_run_id: run.id, reason: 'timeout' });
     d.emit('step.failed', { error, ctx_patch: [], reason: 'timeout', ...(run.loop ? { loop: loopStats(run.loop) } : {}) }, { step: run.step, step_run_id: run.id }, ids.timeout(run.id));
+    return;
+  }
+  if (p.kind === 'iteration_deadline') {
+    const run = liveRun(s, p.step_run_id);
+    const loop = run?.loop;
+    const it = loop?.in_flight.find((x) => x.id === p.iteration_id);
+    if (!run || !loop || !it?.deadline || p.timer_id !== timerIds.iteration(it.id)) return;
+    const error = makeError('timeout', 'ITERATION_TIMEOUT', `iteration ${it.index} of step '${run.step}' exceeded its deadline (loop.spec.iteration_timeout_s)`, { source: 'engine' });
+    d.controls.push({ type: 'cancel', execution_id: d.exec, step_run_id: run.id, iteration_id: it.id, reason: 'timeout' });
+    d.emit(
+      'loop.iteration.failed',
+      { iteration_id: it.id, index: it.index, error, ctx_patch: [], reason: 'timeout' },
+      { step: run.step, step_run_id: run.id, loop_id: loop.loop_id, iteration_id: it.id, iteration_index: it.index, command_id: it.command_id },
+      ids.timeout(it.id),
+    );
     return;
   }
   if (p.kind === 'execution_deadline') {

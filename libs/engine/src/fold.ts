@@ -337,6 +337,7 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
         first_error: null,
         halted: state.status !== 'running',
         http_results: true,
+        timed: false,
       };
       return done(withRun(state, { ...run, loop }));
     }
@@ -346,9 +347,10 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
       const p = e.payload;
       const inFlight0 = run.loop.in_flight;
       for (let i = 0; i < inFlight0.length; i++) if (inFlight0[i].index === p.index) return noop(state);
-      const it: IterationState = { index: p.index, id: p.iteration_id, command_id: p.command_id, started: false, seen: {} };
+      const it: IterationState = { index: p.index, id: p.iteration_id, command_id: p.command_id, started: false, seen: {}, deadline: p.deadline };
       const owned = ownRun(run);
       const loop = (owned.loop = ownLoop(run.loop));
+      if (p.deadline) loop.timed = true;
       (loop.in_flight = own(loop.in_flight)).push(it);
       if (p.index + 1 > loop.next_index) loop.next_index = p.index + 1;
       return done(withRun(state, owned));

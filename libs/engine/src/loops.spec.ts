@@ -1,6 +1,6 @@
 import { makeError } from '@noetl/common';
 import type { NoetlEvent } from '@noetl/events';
-import { replay, summarize } from '@noetl/engine';
+import { activeTimers, replay, summarize } from '@noetl/engine';
 import { toLoopItems } from './loops';
 import { buildPlaybook } from './testing/builder';
 import { hydrateNone, noopScript, Sim, type Script } from './testing/sim';
@@ -255,5 +255,121 @@ describe('loops (dsl §10, runtime §8.6)', () => {
     expect(sim.feed(late).events).toEqual([]);
     const st = sim.run();
     expect(summarize(st, hydrateNone).steps.start.result).toMatchObject({ stats: { total: 2, succeeded: 2, failed: 0 } });
+  });
+});
+
+describe('iteration deadlines (loop.spec.iteration_timeout_s, runtime T8.13 MAY)', () => {
+  const timedLoop = (failure_mode: 'fail_fast' | 'best_effort') =>
+    buildPlaybook({
+      workload: { values: [1, 2, 3] },
+      steps: [
+        {
+          name: 'start', failure_mode, loop: { in: '{{ values }}', iterator: 'v', mode: 'parallel', max_in_flight: 3, iteration_timeout_s: 5 },
+          next: [{ step: 'after', when: "{{ event.name == 'loop.done' }}" }, { step: 'timed_out', when: "{{ event.name == 'step.failed' and event.error.kind == 'timeout' }}" }],
+        },
+        { name: 'after', result: { stats: '{{ start.stats }}', kinds: "{{ start.errors | map(attribute='error.kind') | list }}", idx: "{{ start.errors | map(attribute='index') | list }}" } },
+        { name: 'timed_out' },
+      ],
+    });
+
+  /** start, then deliver every event of iteration 0 only: iterations 1 and 2 stay in flight */
+  function startWithFirstDone(pb: ReturnType<typeof buildPlaybook>): Sim {
+    const sim = new Sim(pb);
+    sim.start();
+    while (sim.count('loop.iteration.done') === 0) expect(sim.step()).toBe(true);
+    return sim;
+  }
+
+  it('each iteration gets a deadline from its dispatch; a timer per in-flight iteration, cleared when it ends', () => {
+    const pb = timedLoop('best_effort');
+    const sim = new Sim(pb);
+    const r = sim.start();
+    const scheduled = sim.events('loop.iteration.scheduled') as Ev[];
+    expect(scheduled).toHaveLength(3);
+    for (const e of scheduled) expect(e.payload.deadline).toBe(new Date(Date.parse(e.ts) + 5000).toISOString());
+    expect(r.timers.set.map((t) => t.id).sort()).toEqual([0, 1, 2].map((i) => `${sim.exec}/r/1.0/i${i}/deadline`));
+    expect(r.timers.set.map((t) => t.input.payload)).toContainEqual({ timer_id: `${sim.exec}/r/1.0/i1/deadline`, kind: 'iteration_deadline', step_run_id: `${sim.exec}/r/1.0`, iteration_id: `${sim.exec}/r/1.0/i1` });
+    // a restarted scheduler re-arms them from the replayed state alone
+    expect(plain(activeTimers(replay(pb, sim.log), pb))).toEqual(plain(r.timers.set));
+    const st = sim.run();
+    expect(st.status).toBe('completed');
+    expect(sim.timers.size).toBe(0); // every iteration ended in time: all cleared
+    expect(sim.count('loop.iteration.failed')).toBe(0);
+  });
+
+  it('best_effort: the expired iteration fails with kind timeout, its command is cancelled, the others finish; loop.done routes', () => {
+    const pb = timedLoop('best_effort');
+    const sim = startWithFirstDone(pb);
+    expect([...sim.timers.keys()].sort()).toEqual([`${sim.exec}/r/1.0/i1/deadline`, `${sim.exec}/r/1.0/i2/deadline`]);
+    const fired = sim.fireNextTimer()!;
+    const failed = sim.events('loop.iteration.failed') as Ev[];
+    expect(failed).toHaveLength(1);
+    const which = failed[0].payload.index as number;
+    expect(failed[0].event_id).toBe(`${sim.exec}/r/1.0/i${which}/timeout`);
+    expect(failed[0].payload).toMatchObject({ reason: 'timeout', error: { kind: 'timeout', code: 'ITERATION_TIMEOUT' } });
+    expect(fired.controls).toEqual([{ type: 'cancel', execution_id: sim.exec, step_run_id: `${sim.exec}/r/1.0`, iteration_id: `${sim.exec}/r/1.0/i${which}`, reason: 'timeout' }]);
+    expect(fired.timers.clear).toEqual([`${sim.exec}/r/1.0/i${which}/deadline`]);
+    const st = sim.run();
+    expect(st.status).toBe('completed');
+    const sum = summarize(st, hydrateNone);
+    expect(sum.steps.after.result).toEqual({ stats: { total: 3, succeeded: 2, failed: 1 }, kinds: ['timeout'], idx: [which] });
+    expect(sim.count('step.scheduled', 'timed_out')).toBe(0);
+    expect(sim.timers.size).toBe(0);
+    expect(plain(replay(pb, sim.log))).toEqual(plain(st));
+  });
+
+  it('a late worker event of the timed-out iteration is superseded; a stale timer is a no-op', () => {
+    const pb = timedLoop('best_effort');
+    const sim = startWithFirstDone(pb);
+    const timer = [...sim.timers.values()].find((t) => t.id.endsWith('/i1/deadline'))!;
+    sim.timers.delete(timer.id);
+    sim.feed(timer.input); // i1 times out
+    const lateDone = { ...(sim.streams.find((s) => s.cmd.iteration?.index === 1)!.cmd), };
+    expect(lateDone.iteration!.index).toBe(1);
+    // what i1's worker would have sent had it finished anyway
+    const late: NoetlEvent = {
+      v: 1, event_id: `${lateDone.command_id}/e1/9`, event_type: 'loop.iteration.done', ts: sim.now(), execution_id: sim.exec, root_execution_id: sim.exec,
+      source: 'worker', producer_id: 'w', step: 'start', step_run_id: lateDone.step_run_id, loop_id: lateDone.step_run_id, iteration_id: lateDone.iteration!.iteration_id,
+      iteration_index: 1, command_id: lateDone.command_id, lease_epoch: 1, status: 'ok',
+      payload: { iteration_id: lateDone.iteration!.iteration_id, index: 1, result: 'late', ctx_patch: [], terminated_by: 'end' },
+    } as NoetlEvent;
+    expect(sim.feed(late).events).toEqual([]);
+    expect(sim.feed(timer.input).events).toEqual([]); // the same timer again
+    const st = sim.run();
+    expect(summarize(st, hydrateNone).steps.after.result).toMatchObject({ stats: { total: 3, succeeded: 2, failed: 1 }, idx: [1] });
+  });
+
+  it('fail_fast: the first timeout halts the loop and fails the step with kind timeout (routable)', () => {
+    const pb = timedLoop('fail_fast');
+    const sim = startWithFirstDone(pb);
+    sim.fireNextTimer();
+    const st = sim.run();
+    expect(st.status).toBe('completed');
+    const failed = sim.events('step.failed', 'start') as Ev[];
+    expect(failed).toHaveLength(1);
+    expect(failed[0].payload).toMatchObject({ reason: 'loop_failed', error: { kind: 'timeout', code: 'ITERATION_TIMEOUT' } });
+    expect(sim.count('step.scheduled', 'timed_out')).toBe(1);
+    expect(sim.count('step.scheduled', 'after')).toBe(0);
+    expect(plain(replay(pb, sim.log))).toEqual(plain(st));
+  });
+
+  it('sequential: each iteration is timed from its own dispatch', () => {
+    const pb = buildPlaybook({ workload: { values: [1, 2] }, steps: [{ name: 'start', loop: { in: '{{ values }}', iterator: 'v', iteration_timeout_s: 2 } }] });
+    const sim = new Sim(pb);
+    sim.start();
+    sim.advance(10_000);
+    const st = sim.run();
+    expect(st.status).toBe('completed');
+    const s = sim.events('loop.iteration.scheduled') as Ev[];
+    expect(s.map((e) => Date.parse(e.payload.deadline as string) - Date.parse(e.ts))).toEqual([2000, 2000]);
+    expect(Date.parse(s[1].ts) - Date.parse(s[0].ts)).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('a loop without iteration_timeout_s schedules no iteration timers', () => {
+    const pb = buildPlaybook({ workload: { values: [1, 2] }, steps: [{ name: 'start', loop: { in: '{{ values }}', iterator: 'v', mode: 'parallel' } }] });
+    const sim = new Sim(pb);
+    const r = sim.start();
+    expect(r.timers.set).toEqual([]);
+    expect((sim.events('loop.iteration.scheduled') as Ev[]).every((e) => !('deadline' in e.payload))).toBe(true);
   });
 });

@@ -90,13 +90,17 @@ export function advanceLoop(d: Driver, runId: string): boolean {
   let views: Record<string, StepView> | undefined;
   let viewsOf: unknown;
   let n = inFlight(run.loop);
+  let timeoutS: number | undefined | null = null; // null: not looked up yet
   while (d.state.status === 'running' && !run.loop!.halted && run.loop!.next_index < run.loop!.total && n < limit) {
     const index = run.loop!.next_index;
     const iterationId = ids.iteration(run.id, index);
     const commandId = ids.command(iterationId, 1);
+    if (timeoutS === null) timeoutS = stepOf(d.playbook, run.step).loop?.iteration_timeout_s;
+    const scheduled: EventPayloads['loop.iteration.scheduled'] = { loop_id: run.loop!.loop_id, iteration_id: iterationId, index, command_id: commandId };
+    if (timeoutS !== undefined) scheduled.deadline = new Date(Date.parse(d.env.now) + timeoutS * 1000).toISOString();
     d.emit(
       'loop.iteration.scheduled',
-      { loop_id: run.loop!.loop_id, iteration_id: iterationId, index, command_id: commandId },
+      scheduled,
       { step: run.step, step_run_id: run.id, loop_id: run.loop!.loop_id, iteration_id: iterationId, iteration_index: index, command_id: commandId },
     );
     run = d.state.runs[runId];

@@ -86,9 +86,9 @@ export const copyRun = (x: RunState): AllFields<RunState> => ({
 const copyLoop = (x: LoopState): AllFields<LoopState> => ({
   loop_id: x.loop_id, iterator: x.iterator, mode: x.mode, max_in_flight: x.max_in_flight, failure_mode: x.failure_mode, total: x.total,
   items: x.items, next_index: x.next_index, in_flight: x.in_flight, results: x.results, succeeded: x.succeeded, failed: x.failed,
-  errors: x.errors, first_error: x.first_error, halted: x.halted, http_results: x.http_results,
+  errors: x.errors, first_error: x.first_error, halted: x.halted, http_results: x.http_results, timed: x.timed,
 });
-const copyIteration = (x: IterationState): AllFields<IterationState> => ({ index: x.index, id: x.id, command_id: x.command_id, started: x.started, seen: x.seen });
+const copyIteration = (x: IterationState): AllFields<IterationState> => ({ index: x.index, id: x.id, command_id: x.command_id, started: x.started, seen: x.seen, deadline: x.deadline });
 const copySeen = (x: SeenCounters): SeenCounters => ({ ...x });
 const copyStats = (x: ExecutionState['stats']): ExecutionState['stats'] => ({ step_runs: x.step_runs, tasks: x.tasks, handled_failures: x.handled_failures });
 export const ownState = (x: ExecutionState): ExecutionState => ownWith(x, copyState);

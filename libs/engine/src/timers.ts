@@ -3,9 +3,10 @@ import type { EventPayloads, NoetlEvent } from '@noetl/events';
 import { isTerminal } from './state';
 import type { ExecutionState, TimerRequest } from './types';
 
-/** Timer ids: `<step_run_id>/deadline`, `<execution_id>/deadline`, `<execution_id>/grace`. */
+/** Timer ids: `<step_run_id>/deadline`, `<iteration_id>/deadline`, `<execution_id>/deadline`, `<execution_id>/grace`. */
 export const timerIds = {
   step: (stepRunId: string) => `${stepRunId}/deadline`,
+  iteration: (iterationId: string) => `${iterationId}/deadline`,
   execution: (executionId: string) => `${executionId}/deadline`,
   grace: (executionId: string) => `${executionId}/grace`,
 };
@@ -40,6 +41,13 @@ export function activeTimers(state: ExecutionState, playbook: NormalizedPlaybook
   if (isTerminal(state) || state.status === 'new') return out;
   for (const run of Object.values(state.runs)) {
     if (run.deadline) out.push(timer(state, timerIds.step(run.id), run.deadline, { timer_id: timerIds.step(run.id), kind: 'step_deadline', step_run_id: run.id }));
+    if (run.loop?.timed) {
+      for (const it of run.loop.in_flight) {
+        if (!it.deadline) continue;
+        const id = timerIds.iteration(it.id);
+        out.push(timer(state, id, it.deadline, { timer_id: id, kind: 'iteration_deadline', step_run_id: run.id, iteration_id: it.id }));
+      }
+    }
   }
   const ttl = playbook.executor.policy.lifecycle?.timeout_s;
   if ((state.status === 'running' || state.status === 'failing') && typeof ttl === 'number' && ttl > 0 && state.started_at) {
@@ -54,15 +62,19 @@ export function activeTimers(state: ExecutionState, playbook: NormalizedPlaybook
   return out;
 }
 
-/** What the armed timers depend on: status (+ cancel/failure record), start time, live runs with deadlines. */
+/** What the armed timers depend on: status (+ cancel/failure record), start time, live runs and in-flight iterations with deadlines. */
 function signature(state: ExecutionState): string {
   let sig = `${state.status}|${state.started_at ?? ''}|${state.cancel?.at ?? ''}|${state.failure?.cancel_running ? state.failure.at : ''}`;
-  for (const id in state.runs) if (state.runs[id].deadline) sig += `|${id}`;
+  for (const id in state.runs) {
+    const run = state.runs[id];
+    if (run.deadline) sig += `|${id}`;
+    if (run.loop?.timed) for (const it of run.loop.in_flight) if (it.deadline) sig += `|${it.id}`;
+  }
   return sig;
 }
 
 function anyDeadline(state: ExecutionState): boolean {
-  for (const id in state.runs) if (state.runs[id].deadline) return true;
+  for (const id in state.runs) if (state.runs[id].deadline || state.runs[id].loop?.timed) return true;
   return false;
 }
 

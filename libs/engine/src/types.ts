@@ -88,6 +88,8 @@ export interface IterationState {
   command_id: string;
   started: boolean;
   seen: SeenCounters;
+  /** `loop.iteration.scheduled.deadline` (loop.spec.iteration_timeout_s) */
+  deadline?: string;
 }
 
 export interface LoopState {
@@ -112,6 +114,8 @@ export interface LoopState {
   halted: boolean;
   /** every successful iteration so far produced an http result (K2.16 per element) */
   http_results: boolean;
+  /** some iteration was scheduled with a deadline (the timers then look at `in_flight`) */
+  timed?: boolean;
 }
 
 /** A step run that is not terminal yet (terminal runs are dropped: later events for them are ignored). */

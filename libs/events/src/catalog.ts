@@ -182,7 +182,8 @@ export interface EventPayloads {
     items?: unknown[];
     items_ref?: ResultRef;
   };
-  'loop.iteration.scheduled': { loop_id: string; iteration_id: string; index: number; command_id: string };
+  /** `deadline`: the iteration's deadline (`loop.spec.iteration_timeout_s`, T8.13 MAY), absent without one */
+  'loop.iteration.scheduled': { loop_id: string; iteration_id: string; index: number; command_id: string; deadline?: string };
   'loop.iteration.started': { iteration_id: string; index: number; command_id: string; lease_epoch: number; worker_id: string };
   'loop.iteration.done': {
     iteration_id: string;
@@ -247,7 +248,7 @@ export interface EventPayloads {
     for: { task_run_id?: string; attempt?: number; step_run_id?: string; iteration_id?: string };
   };
   /** scheduler timer input (deadline expiry); an `x.` extension event per T6.1 */
-  'x.timer.fired': { timer_id: string; kind: 'step_deadline' | 'execution_deadline' | 'cancel_grace'; step_run_id?: string };
+  'x.timer.fired': { timer_id: string; kind: 'step_deadline' | 'iteration_deadline' | 'execution_deadline' | 'cancel_grace'; step_run_id?: string; iteration_id?: string };
   /**
    * scheduler input (T8.14): the command stream reports that a command exceeded its max
    * deliveries (JetStream advisory). The scheduler answers with step.failed / loop.iteration.failed

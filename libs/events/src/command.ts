@@ -80,5 +80,7 @@ export interface ControlMessage {
   execution_id: string;
   /** absent: the whole execution; present: one step run (deadline, T8.13) */
   step_run_id?: string;
+  /** with `step_run_id`: only this iteration's command (iteration deadline, T8.13) */
+  iteration_id?: string;
   reason: string;
 }

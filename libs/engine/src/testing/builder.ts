@@ -17,7 +17,7 @@ export interface StepDef {
   next?: { mode?: 'exclusive' | 'inclusive'; on_no_match?: 'complete' | 'quiet' | 'fail'; arcs: Array<ArcDef | string> } | Array<ArcDef | string>;
   set?: Record<string, unknown>;
   admit?: Array<{ when?: boolean | string; else?: boolean; allow: boolean }>;
-  loop?: { in: unknown; iterator?: string; mode?: 'sequential' | 'parallel'; max_in_flight?: number | string; ctx_merge?: 'last_write_wins' };
+  loop?: { in: unknown; iterator?: string; mode?: 'sequential' | 'parallel'; max_in_flight?: number | string; ctx_merge?: 'last_write_wins'; iteration_timeout_s?: number };
   failure_mode?: 'fail_fast' | 'best_effort';
   timeout_s?: number;
   input?: Record<string, unknown>;
@@ -124,6 +124,7 @@ export function buildPlaybook(def: PlaybookDef): NormalizedPlaybook {
         spec: {},
         exec: 'distributed',
         ...(s.loop.ctx_merge ? { ctx_merge: s.loop.ctx_merge } : {}),
+        ...(s.loop.iteration_timeout_s !== undefined ? { iteration_timeout_s: s.loop.iteration_timeout_s } : {}),
       };
     }
     return step;

@@ -269,6 +269,7 @@ export class Sim {
     for (const s of this.streams) {
       if (s.pos >= s.events.length) continue;
       if (c.step_run_id !== undefined && s.cmd.step_run_id !== c.step_run_id) continue;
+      if (c.iteration_id !== undefined && s.cmd.iteration?.iteration_id !== c.iteration_id) continue;
       if (c.step_run_id !== undefined) {
         s.events = s.events.slice(0, s.pos); // deadline: the run was already failed by the scheduler
         continue;
