@@ -50,5 +50,14 @@ export function materializeLoopResult(result: unknown, read: (ref: ResultRef) =>
     }
   }
   const list = hydrateDeep(manifest, read);
-  return { ...(result as Record<string, unknown>), results: list, data: list };
+  const agg = result as Record<string, unknown>;
+  let errors = agg.errors;
+  if (isResultRef(errors)) {
+    try {
+      errors = read(errors);
+    } catch {
+      // unreadable here: keeps its reference, as the manifest would
+    }
+  }
+  return { ...agg, results: list, data: list, errors };
 }

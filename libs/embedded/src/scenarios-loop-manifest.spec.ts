@@ -89,6 +89,41 @@ const LAST = d.write(
   ),
 );
 
+// a loop whose failures alone are a large list: `errors` is stored too (loop.done stays small)
+const FAILS = 1500;
+const MANY_FAILS = d.write(
+  'many-fails.yaml',
+  playbook(
+    'scn_loop_many_fails',
+    `executor: { spec: { entry_step: fan } }
+workflow:
+  - step: fan
+    spec:
+      policy:
+        failure: { mode: best_effort }
+      result: { inline_max_bytes: 20000 }
+    loop: { in: "{{ range(0, ${FAILS + 10}) | list }}", iterator: n, spec: { mode: parallel, max_in_flight: 16 } }
+    tool:
+      kind: noop
+      result: { n: "{{ iter.n }}" }
+      spec:
+        policy:
+          rules:
+            - when: "{{ iter.n >= 10 }}"
+              then: { do: fail }
+    next: { arcs: [ { step: check, when: "{{ fan.stats.failed == ${FAILS} }}" } ] }
+  - step: check
+    tool:
+      kind: noop
+      result:
+        errs: "{{ fan.errors | length }}"
+        first: "{{ fan.errors[0].index }}"
+        last: "{{ fan.errors[-1].index }}"
+        r9: "{{ fan.results[9].n }}"
+`,
+  ),
+);
+
 describe('dsl §10.7: a large loop aggregate travels as a Manifest (embedded, real tools)', () => {
   let rt: EmbeddedRuntime;
   beforeAll(() => {
@@ -164,5 +199,23 @@ describe('dsl §10.7: a large loop aggregate travels as a Manifest (embedded, re
     expect(result.results[39]).toEqual({ n: 39, pad: 'z'.repeat(100) });
     expect(result.data).toEqual(result.results);
     expect(result.stats).toEqual({ total: 40, succeeded: 40, failed: 0 });
+  });
+
+  it('a loop with many failures stores its errors list too; loop.done stays small; templates and the document read it', async () => {
+    const id = await rt.submit(MANY_FAILS);
+    const out = await rt.waitForTerminal(id);
+    expect(out.status).toBe('completed');
+    const ev = rt.events(id);
+    const p = payloadOf(ofType(ev, 'loop.done', 'fan')[0]);
+    expect(p.errors).toMatchObject({ kind: 'result_ref', uri: expect.stringMatching(new RegExp(`^noetl://${id}/r[0-9.]+/errors$`)) });
+    expect(jsonByteSize(p)).toBeLessThan(4 * 1024);
+    expect(out.result).toEqual({ errs: FAILS, first: 10, last: FAILS + 9, r9: 9 });
+    const doc = await rt.document(id);
+    const agg = doc.steps.fan.result as { errors: Array<{ index: number; error: { kind: string } }>; stats: unknown };
+    expect(agg.stats).toEqual({ total: FAILS + 10, succeeded: 10, failed: FAILS });
+    expect(agg.errors).toHaveLength(FAILS);
+    expect(agg.errors[0]).toMatchObject({ index: 10, error: { kind: expect.any(String) } });
+    const replayed = replayLog(JSON.parse(JSON.stringify(ev)), { cwd: d.dir });
+    expect(replayed.document.steps.fan).toEqual(JSON.parse(JSON.stringify(doc.steps.fan)));
   });
 });

@@ -2,7 +2,7 @@ import { isManifest, isResultRef, jsonByteSize, makeError, type Manifest, type R
 import type { NoetlEvent } from '@noetl/events';
 import { processEvent } from './drive';
 import { replay } from './fold';
-import { buildManifest, manifestEntity } from './loop-manifest';
+import { buildManifest, loopErrorsEntity, manifestEntity } from './loop-manifest';
 import { summarize } from './summary';
 import { buildPlaybook, type StepDef } from './testing/builder';
 import { plain, Sim, noopScript, type Script } from './testing/sim';
@@ -187,6 +187,37 @@ describe('loop aggregates as Manifests (dsl §10.7, runtime §7.5, T7.13)', () =
     expect(isResultRef(done!.payload.manifest_ref)).toBe(true);
     expect(state.ctx).toEqual({ failed: 1, errs: 1 });
     expect(st.reads).toEqual([]);
+  });
+
+  it('many failures: the errors list over the limit is stored too; loop.done stays small; templates read it lazily', () => {
+    const failAt = Array.from({ length: 250 }, (_, i) => i + 50); // 250 failures of ~110 bytes each
+    const { state, st, done, sim, pb } = run({
+      limit: 20_000,
+      failAt,
+      fan: {
+        set: { 'ctx.failed': '{{ fan.stats.failed }}' },
+        next: [{ step: 'after', when: '{{ fan.stats.total == 300 }}' }],
+      },
+      steps: [{ name: 'after', set: { 'ctx.errs': '{{ fan.errors | length }}', 'ctx.first': '{{ fan.errors[0].index }}', 'ctx.kind': '{{ fan.errors[-1].error.kind }}', 'ctx.r0': '{{ fan.results[0].n }}' } }],
+    });
+    expect(state.status).toBe('completed');
+    const runId = sim.events('step.scheduled', 'fan')[0].step_run_id!;
+    const errorsUri = `noetl://${EXEC}/${loopErrorsEntity(EXEC, runId)}`;
+    expect(done!.payload.errors).toMatchObject({ kind: 'result_ref', uri: errorsUri });
+    expect(jsonByteSize(done)).toBeLessThan(2_000);
+    expect(st.objects.get(errorsUri)).toHaveLength(250);
+    expect((st.objects.get(errorsUri) as Array<{ index: number }>).map((e) => e.index)).toEqual(failAt);
+    expect(state.ctx).toEqual({ failed: 250, errs: 250, first: 50, kind: 'server_error', r0: 0 });
+    // the arc's `stats` read fetched nothing; `after`'s reads fetched the errors list and the manifest once each
+    expect([...new Set(st.reads)].sort()).toEqual([errorsUri, `noetl://${EXEC}/${manifestEntity(EXEC, runId)}`].sort());
+    expect(summarize(state, st.hydrate).steps.fan.result).toMatchObject({ stats: { total: 300, failed: 250 }, errors: { kind: 'result_ref', uri: errorsUri } });
+    expect(plain(replay(pb, sim.log))).toEqual(plain(state));
+  });
+
+  it('a failure list under the limit stays inline next to a stored manifest', () => {
+    const { done } = run({ limit: 20_000, failAt: [1, 2, 3] });
+    expect(Array.isArray(done!.payload.errors)).toBe(true);
+    expect((done!.payload.errors as unknown[]).length).toBe(3);
   });
 
   it('T7.13: a manifest that fits the limit travels inline in manifest_ref (aggregate over, manifest under)', () => {

@@ -22,22 +22,26 @@ interface LoopOutcomeContext {
  * boundary event does not carry it. It carries instead an `append` Manifest of the iteration
  * results in index order — one part per iteration, `inline` (its result; `null` for a failed one)
  * or `ref` (the ResultRef of a result the worker stored) — inline if the manifest itself fits the
- * limit, else stored through `storeValue` and referenced by its ResultRef (T7.13); `stats` and
- * `errors` stay inline. The step's logical value is then the compact aggregate
- * `{results: M, data: M, stats, errors}` (M = the manifest or its ref), which readers materialize
- * on access (@noetl/scope `loopItemsView`); the fold stores exactly that (plain JSON, replayable).
+ * limit, else stored through `storeValue` and referenced by its ResultRef (T7.13); `stats` stays
+ * inline, and so does `errors` unless that list alone is over the limit (a loop with thousands of
+ * failures): it is then stored too and travels as its ResultRef E. The step's logical value is the
+ * compact aggregate `{results: M, data: M, stats, errors: E | list}` (M = the manifest or its ref),
+ * which readers materialize on access (@noetl/scope `loopItemsView`); the fold stores exactly that
+ * (plain JSON, replayable).
  */
 
 export type LoopErrors = Array<{ index: number; error: ErrorObject }>;
+/** `errors` of a compact aggregate: inline, or the ResultRef of the stored list */
+export type LoopErrorsValue = LoopErrors | ResultRef;
 
 export type LoopOutcome =
   /** the aggregate travels inline (`loop.done.result`, `step.failed.partial_result`) */
   | { kind: 'inline'; aggregate: Record<string, unknown> }
   /** `loop.done.manifest_ref` + `errors`; `compact` = the aggregate's compact form */
-  | { kind: 'manifest'; manifest: Manifest | ResultRef; errors: LoopErrors; compact: Record<string, unknown> };
+  | { kind: 'manifest'; manifest: Manifest | ResultRef; errors: LoopErrorsValue; compact: Record<string, unknown> };
 
 /** The compact loop aggregate: `results` and `data` are the manifest M (or its ResultRef). */
-export function compactAggregate(m: Manifest | ResultRef, stats: LoopStats, errors: LoopErrors): Record<string, unknown> {
+export function compactAggregate(m: Manifest | ResultRef, stats: LoopStats, errors: LoopErrorsValue): Record<string, unknown> {
   return { results: m, data: m, stats, errors };
 }
 
@@ -50,9 +54,18 @@ export function loopDoneResult(p: EventPayloads['loop.done']): unknown {
 
 /** Object key of a step run's manifest (runtime.md T7.11, the worker's `r17.0/...` layout): `r17.0/manifest`. */
 export function manifestEntity(executionId: string, stepRunId: string): string {
+  return `${runSegment(executionId, stepRunId)}/manifest`;
+}
+
+/** Object key of a step run's stored loop `errors` list: `r17.0/errors`. */
+export function loopErrorsEntity(executionId: string, stepRunId: string): string {
+  return `${runSegment(executionId, stepRunId)}/errors`;
+}
+
+function runSegment(executionId: string, stepRunId: string): string {
   const rel = stepRunId.startsWith(`${executionId}/`) ? stepRunId.slice(executionId.length + 1) : stepRunId;
   const seg = rel.replace(/\//g, '').replace(/[^A-Za-z0-9._-]/g, '_');
-  return `${seg === '' || seg === '.' || seg === '..' ? '_' : seg}/manifest`;
+  return seg === '' || seg === '.' || seg === '..' ? '_' : seg;
 }
 
 /** Σ of the decimal digit counts of 0 .. n-1 (the `"index":i` texts of n parts). */
@@ -84,8 +97,9 @@ export function loopOutcome(d: LoopOutcomeContext, run: RunState, loop: LoopStat
   if (!store) return inline();
   const limit = stepResultLimit(d.playbook, stepOf(d.playbook, run.step), 'inline_max_bytes', d.state.limits);
   const resultsBytes = jsonByteSize(results);
-  // {"results":R,"data":R,"stats":..,"errors":..}: the two `0` placeholders stand for R
-  const aggregateBytes = 2 * resultsBytes + jsonByteSize({ results: 0, data: 0, stats, errors }) - 2;
+  const errorsBytes = jsonByteSize(errors);
+  // {"results":R,"data":R,"stats":..,"errors":E}: the `0` placeholders stand for R and E
+  const aggregateBytes = 2 * resultsBytes + errorsBytes + jsonByteSize({ results: 0, data: 0, stats, errors: 0 }) - 3;
   if (aggregateBytes <= limit) return inline();
 
   const exec = d.state.execution_id;
@@ -94,7 +108,9 @@ export function loopOutcome(d: LoopOutcomeContext, run: RunState, loop: LoopStat
   // T7.13: the manifest is itself inline if small, else stored (`r17.0/manifest`: reprocessing the
   // same input rewrites the same object) and referenced by its ResultRef
   const m: Manifest | ResultRef = built.bytes <= limit ? built.manifest : store({ executionId: exec, entity }, built.manifest);
-  return { kind: 'manifest', manifest: m, errors, compact: compactAggregate(m, stats, errors) };
+  // a loop with many failures: its `errors` list alone would make a large event
+  const e: LoopErrorsValue = errorsBytes <= limit ? errors : store({ executionId: exec, entity: loopErrorsEntity(exec, run.id) }, errors);
+  return { kind: 'manifest', manifest: m, errors: e, compact: compactAggregate(m, stats, e) };
 }
 
 /**

@@ -218,8 +218,11 @@ export interface EventPayloads {
      * results in index order (runtime.md §7.5), inline or its ResultRef when stored (T7.13)
      */
     manifest_ref?: ResultRef | Manifest;
-    /** with `manifest_ref`: the aggregate's `errors` (one entry per failed iteration, index order) */
-    errors?: Array<{ index: number; error: ErrorObject }>;
+    /**
+     * with `manifest_ref`: the aggregate's `errors` (one entry per failed iteration, index order),
+     * or — when that list alone is over the step's `inline_max_bytes` — the ResultRef of the stored list
+     */
+    errors?: Array<{ index: number; error: ErrorObject }> | ResultRef;
     /** true when every iteration's result is an http result (tools K2.16 fallback applies per element of `results`) */
     http_results?: boolean;
   };

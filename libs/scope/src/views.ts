@@ -118,11 +118,12 @@ function readWithViewRules(R: unknown, key: string, http: boolean): unknown {
 /**
  * The compact form of a large loop aggregate (dsl §10.7, runtime.md §7.5; see docs/results.md
  * "Loop aggregates as manifests"): `results` and `data` are one `append` Manifest of the
- * iteration results — inline, or a ResultRef to the stored manifest (T7.13) — while `stats` and
- * `errors` stay inline. Returns the manifest (or its ref), else undefined.
+ * iteration results — inline, or a ResultRef to the stored manifest (T7.13) — while `stats` stays
+ * inline and `errors` is inline or (many failures) the ResultRef of the stored list. Returns the
+ * manifest (or its ref), else undefined.
  */
 export function loopManifestOf(agg: unknown): Manifest | ResultRef | undefined {
-  if (!isPlainObject(agg) || !isPlainObject(agg.stats) || !Array.isArray(agg.errors)) return undefined;
+  if (!isPlainObject(agg) || !isPlainObject(agg.stats) || !(Array.isArray(agg.errors) || isResultRef(agg.errors))) return undefined;
   const m = agg.results;
   const d = agg.data;
   if (isManifest(m)) return isManifest(d) && d.uri === m.uri ? m : undefined;
@@ -182,7 +183,8 @@ function loopItem(r: unknown, hydrate: Hydrator, http: boolean): unknown {
  * A compact aggregate (`results`/`data` = a Manifest or its ResultRef, see `loopManifestOf`)
  * reads as the inline one would (T7.14, dsl §10.7 "hydrated on access"): `results` and `data`
  * are one lazy list that fetches the manifest on first use (bounded by `hydrate`), its parts
- * stored by reference again read lazily; `stats` and `errors` are inline and never fetch.
+ * stored by reference again read lazily; `stats` is inline and never fetches, nor does `errors`
+ * unless it was stored (then it is a lazy list too, fetched on first use).
  */
 export function loopItemsView(agg: unknown, hydrate: Hydrator, http: boolean): unknown {
   if (!isPlainObject(agg)) return agg;
@@ -194,7 +196,8 @@ export function loopItemsView(agg: unknown, hydrate: Hydrator, http: boolean): u
       for (let i = 0; i < items.length; i++) items[i] = loopItem(items[i], hydrate, http);
       return items;
     });
-    return { ...agg, results: list, data: list };
+    const errors = agg.errors;
+    return { ...agg, results: list, data: list, errors: isResultRef(errors) ? lazyList(errors, hydrate) : errors };
   }
   let changed = false;
   const list = agg.results.map((r) => {
