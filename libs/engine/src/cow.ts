@@ -15,16 +15,22 @@
  * transition and a hash-table insert per copy), which cost more than scanning a short array. A
  * session that grows past SET_AFTER objects moves to a Set.
  */
-let session: object[] | null = null;
+let session: Array<object | null> | null = null;
+/** number of owned objects in `session` (the slots past it are null) */
+let count = 0;
 let sessionSet: Set<object> | null = null;
 const SET_AFTER = 48;
-/** a reused array for the common case (sessions do not nest: see cowSession) */
-let spare: object[] = [];
+/**
+ * The array reused by every session (sessions do not nest: see beginSession). Its slots are
+ * nulled at the end instead of `length = 0`, which would free the backing store and make every
+ * session grow it again.
+ */
+const slots: Array<object | null> = [];
 
 function owned(obj: object): boolean {
   if (sessionSet !== null) return sessionSet.has(obj);
-  const s = session as object[];
-  for (let i = s.length - 1; i >= 0; i--) if (s[i] === obj) return true;
+  const s = session as Array<object | null>;
+  for (let i = count - 1; i >= 0; i--) if (s[i] === obj) return true;
   return false;
 }
 
@@ -33,24 +39,43 @@ function addOwned(obj: object): void {
     sessionSet.add(obj);
     return;
   }
-  const s = session as object[];
-  s.push(obj);
-  if (s.length > SET_AFTER) sessionSet = new Set(s);
+  const s = session as Array<object | null>;
+  if (count < s.length) s[count] = obj;
+  else s.push(obj);
+  count++;
+  if (count > SET_AFTER) {
+    const set = new Set<object>();
+    for (let i = 0; i < count; i++) set.add(s[i] as object);
+    sessionSet = set;
+  }
+}
+
+/**
+ * Open a copy-on-write session unless one is open. Returns whether it opened one: only then must
+ * the caller `endSession()` (in a `finally`). For hot callers, which `cowSession` would make
+ * allocate a closure per call.
+ */
+export function beginSession(): boolean {
+  if (session !== null) return false;
+  session = slots;
+  return true;
+}
+
+export function endSession(): void {
+  const s = session as Array<object | null>;
+  session = null;
+  sessionSet = null;
+  for (let i = 0; i < count; i++) s[i] = null; // drop the references: the objects belong to the returned state now
+  count = 0;
 }
 
 /** Run `fn` in a copy-on-write session (re-entrant: an inner call joins the outer session). */
 export function cowSession<T>(fn: () => T): T {
-  if (session !== null) return fn();
-  const s = spare;
-  spare = [];
-  session = s;
+  if (!beginSession()) return fn();
   try {
     return fn();
   } finally {
-    session = null;
-    sessionSet = null;
-    s.length = 0; // drop the references: the objects belong to the returned state now
-    spare = s;
+    endSession();
   }
 }
 

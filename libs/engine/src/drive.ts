@@ -1,12 +1,12 @@
 import { makeError, type ErrorObject } from '@noetl/common';
 import type { NormalizedPlaybook } from '@noetl/dsl';
-import { ids, type EventEnvelope, type NoetlEvent } from '@noetl/events';
+import { ids, type Command, type EventEnvelope, type NoetlEvent } from '@noetl/events';
 import { makeGlobals } from '@noetl/scope';
 import { onBoundary } from './boundary';
 import { pmapGet } from './pmap';
-import { Driver } from './emit';
+import { Driver, NO_CONTROLS } from './emit';
 import { recordUnhandled } from './failure';
-import { cowSession } from './cow';
+import { beginSession, endSession } from './cow';
 import { applyEvent, type Trigger } from './fold';
 import { effectiveLimits } from './limits';
 import { advanceLoops, onIterationEnd } from './loops';
@@ -22,23 +22,42 @@ import type { EngineEnv, ExecutionState, ProcessResult } from './types';
  * the same (state, playbook, input, env) always gives the same result (T10.5).
  */
 export function processEvent(state: ExecutionState, playbook: NormalizedPlaybook, input: NoetlEvent, env: EngineEnv): ProcessResult {
-  return cowSession(() => processInSession(state, playbook, input, env));
+  // begin/end rather than cowSession: no closure per input
+  if (!beginSession()) return processInSession(state, playbook, input, env);
+  try {
+    return processInSession(state, playbook, input, env);
+  } finally {
+    endSession();
+  }
+}
+
+/**
+ * Most inputs (worker bookkeeping) produce nothing: their results share these empty outputs
+ * (ProcessResult's arrays are readonly; callers only read them). Not frozen: a frozen array has
+ * another elements kind, which makes V8 allocate an iterator result per step of a caller's for-of.
+ */
+const NO_EVENTS: readonly NoetlEvent[] = [];
+const NO_COMMANDS: readonly Command[] = [];
+const NO_TIMERS: ProcessResult['timers'] = { set: [], clear: [] };
+
+function nothing(state: ExecutionState): ProcessResult {
+  return { state, events: NO_EVENTS, commands: NO_COMMANDS, controls: NO_CONTROLS, timers: NO_TIMERS };
 }
 
 const BOOKKEEPING: ReadonlySet<string> = new Set(['step.started', 'loop.iteration.started', 'task.done', 'task.failed']);
 
 function processInSession(state: ExecutionState, playbook: NormalizedPlaybook, input: NoetlEvent, env: EngineEnv): ProcessResult {
   const r = applyEvent(state, playbook, input);
-  if (!r.applied) return { state, events: [], commands: [], controls: [], timers: { set: [], clear: [] } };
+  if (!r.applied) return nothing(state);
   // The state before an input is a fixpoint of drive (every earlier input was driven to the end,
   // and recovery re-processes the last input, T8.3). Bookkeeping inputs change only a started
   // flag or a counter, which can neither enable a token, advance a loop, end the execution nor
   // move a timer: driving after them would find nothing to do.
-  if (r.triggers.length === 0 && BOOKKEEPING.has(input.event_type)) return { state: r.state, events: [], commands: [], controls: [], timers: { set: [], clear: [] } };
+  if (r.triggers.length === 0 && BOOKKEEPING.has(input.event_type)) return nothing(r.state);
   const d = new Driver(r.state, playbook, env, input);
   for (const t of r.triggers) d.queue.push(t);
   drive(d);
-  return { state: d.state, events: d.events, commands: d.commands, controls: d.controls, timers: diffTimers(state, d.state, playbook) };
+  return { state: d.state, events: d.events, commands: d.commands, controls: d.sentControls, timers: diffTimers(state, d.state, playbook) };
 }
 
 function drive(d: Driver): void {

@@ -22,15 +22,23 @@ export type Trigger =
 
 export interface FoldResult {
   state: ExecutionState;
-  triggers: Trigger[];
+  /** read-only: results without triggers share one empty array */
+  triggers: readonly Trigger[];
   /** false when the event was a duplicate or otherwise had no effect (T10.1, T3.1, T3.2) */
   applied: boolean;
 }
 
-/** `[seq, k]` of a scheduler event id `<exec>/s/<seq>.<k>` (same as /\/s\/(\d+)\.(\d+)$/, without a regex per event). */
-function schedulerEventNo(id: string): [number, number] | undefined {
+/** Outputs of schedulerEventNo (module scratch: no array per event). */
+let evSeq = 0;
+let evK = 0;
+
+/**
+ * Parses `[seq, k]` of a scheduler event id `<exec>/s/<seq>.<k>` (same as /\/s\/(\d+)\.(\d+)$/,
+ * without a regex per event) into evSeq/evK. Returns false if the id has another shape.
+ */
+function schedulerEventNo(id: string): boolean {
   const at = id.lastIndexOf('/s/');
-  if (at < 0) return undefined;
+  if (at < 0) return false;
   let seq = 0;
   let k = 0;
   let i = at + 3;
@@ -39,38 +47,89 @@ function schedulerEventNo(id: string): [number, number] | undefined {
   for (; i < n; i++) {
     const c = id.charCodeAt(i);
     if (c === 46) break; // '.'
-    if (c < 48 || c > 57) return undefined;
+    if (c < 48 || c > 57) return false;
     seq = seq * 10 + (c - 48);
   }
-  if (i === start || i >= n - 1) return undefined;
+  if (i === start || i >= n - 1) return false;
   for (i += 1; i < n; i++) {
     const c = id.charCodeAt(i);
-    if (c < 48 || c > 57) return undefined;
+    if (c < 48 || c > 57) return false;
     k = k * 10 + (c - 48);
   }
-  return [seq, k];
+  evSeq = seq;
+  evK = k;
+  return true;
 }
 
-const noop = (state: ExecutionState): FoldResult => ({ state, triggers: [], applied: false });
-const done = (state: ExecutionState, triggers: Trigger[] = []): FoldResult => ({ state, triggers, applied: true });
+/** Shared by results without triggers (read-only; not frozen, which would slow callers' for-of). */
+const NO_TRIGGERS: readonly Trigger[] = [];
+const noop = (state: ExecutionState): FoldResult => ({ state, triggers: NO_TRIGGERS, applied: false });
+const done = (state: ExecutionState, triggers: readonly Trigger[] = NO_TRIGGERS): FoldResult => ({ state, triggers, applied: true });
 
-/** n of a worker event id `<command_id>/e<epoch>/<n>`, or undefined if the id has another shape. */
-function workerEventNo(e: NoetlEvent): { epoch: string; n: number } | undefined {
-  if (e.source !== 'worker' || e.command_id === undefined || e.lease_epoch === undefined) return undefined;
+/** Outputs of workerEventNo: the `seen` key of the epoch and n. */
+let wKey: string | number = '';
+let wN = 0;
+
+/**
+ * Parses a worker event id `<command_id>/e<epoch>/<n>` into wKey/wN; false if the event is not a
+ * worker event or the id has another shape.
+ */
+function workerEventNo(e: NoetlEvent): boolean {
+  if (e.source !== 'worker' || e.command_id === undefined || e.lease_epoch === undefined) return false;
+  if (workerEventNoFast(e.event_id, e.command_id, e.lease_epoch)) return true;
+  // any other spelling: the definition (Number() accepts '', spaces, exponents, …)
   const prefix = `${e.command_id}/e${e.lease_epoch}/`;
-  if (!e.event_id.startsWith(prefix)) return undefined;
+  if (!e.event_id.startsWith(prefix)) return false;
   const n = Number(e.event_id.slice(prefix.length));
-  return Number.isInteger(n) ? { epoch: String(e.lease_epoch), n } : undefined;
+  if (!Number.isInteger(n)) return false;
+  wKey = String(e.lease_epoch);
+  wN = n;
+  return true;
+}
+
+/**
+ * The canonical spelling (epoch a small integer, n 1–15 digits) parsed without building strings.
+ * Succeeds only where the definition in workerEventNo gives the same result: the epoch digits
+ * equal String(epoch) (no sign, no leading zero) and Number() of ≤15 digits is exact. The key is
+ * the epoch number itself, the same property key as its canonical string.
+ */
+function workerEventNoFast(id: string, commandId: string, epoch: number): boolean {
+  if (typeof epoch !== 'number' || !Number.isInteger(epoch) || epoch < 0 || epoch > 0x3fffffff) return false;
+  const L = commandId.length;
+  const n = id.length;
+  if (n < L + 5 || id.charCodeAt(L) !== 47 || id.charCodeAt(L + 1) !== 101 || !id.startsWith(commandId)) return false; // '/', 'e'
+  let i = L + 2;
+  const epochStart = i;
+  let ep = 0;
+  for (; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c === 47) break; // '/'
+    if (c < 48 || c > 57 || i - epochStart >= 10) return false;
+    ep = ep * 10 + (c - 48);
+  }
+  if (i === epochStart || i >= n - 1 || ep !== epoch || (id.charCodeAt(epochStart) === 48 && i - epochStart > 1)) return false;
+  const numStart = i + 1;
+  if (n - numStart > 15) return false;
+  let v = 0;
+  for (i = numStart; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+    v = v * 10 + (c - 48);
+  }
+  wKey = epoch;
+  wN = v;
+  return true;
 }
 
 /** Returns the updated counters, or null if the event was already seen. */
 function seenCheck(seen: SeenCounters, e: NoetlEvent): SeenCounters | null {
-  const w = workerEventNo(e);
-  if (!w) return seen;
-  const last = seen[w.epoch];
-  if (last !== undefined && w.n <= last) return null;
+  if (!workerEventNo(e)) return seen;
+  const key = wKey;
+  const n = wN;
+  const last = seen[key];
+  if (last !== undefined && n <= last) return null;
   const out = ownSeen(seen);
-  out[w.epoch] = w.n;
+  out[key] = n;
   return out;
 }
 
@@ -219,13 +278,16 @@ export function applyEvent(state: ExecutionState, playbook: NormalizedPlaybook, 
   if (e.execution_id !== state.execution_id) return noop(state);
   // T10.1 for scheduler events: ids `<exec>/s/<seq>.<k>` increase along the log
   if (e.source === 'scheduler') {
-    const m = schedulerEventNo(e.event_id);
-    if (m) {
-      const seq = m[0];
-      const k = m[1];
-      if (state.mark && (seq < state.mark[0] || (seq === state.mark[0] && k <= state.mark[1]))) return noop(state);
+    if (schedulerEventNo(e.event_id)) {
+      const seq = evSeq;
+      const k = evK;
+      const mark = state.mark;
+      if (mark && (seq < mark[0] || (seq === mark[0] && k <= mark[1]))) return noop(state);
       state = ownState(state);
-      state.mark = [seq, k];
+      // owned: an input's later events update the array its first one copied, in place
+      const m = (state.mark = mark ? own(mark) : adopt<[number, number]>([seq, k]));
+      m[0] = seq;
+      m[1] = k;
     }
   }
   switch (e.event_type) {

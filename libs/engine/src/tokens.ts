@@ -37,14 +37,14 @@ export function scheduleTokens(d: Driver): boolean {
   let progressed = false;
   while (d.state.status === 'running' && d.state.tokens.length > 0) {
     let group: PendingToken[] | undefined;
-    const checked = new Set<string>();
+    let checked: Set<string> | undefined; // created at the first join token (most tokens target no join)
     for (const tok of d.state.tokens) {
       if (tok.back_edge || !an.joins.has(tok.target)) {
         group = [tok];
         break;
       }
-      if (checked.has(tok.target)) continue;
-      checked.add(tok.target);
+      if (checked?.has(tok.target)) continue;
+      (checked ??= new Set<string>()).add(tok.target);
       if (joinEnabled(d.state, an, tok.target)) {
         group = d.state.tokens.filter((t) => t.target === tok.target && !t.back_edge);
         break;
@@ -61,8 +61,9 @@ export function scheduleTokens(d: Driver): boolean {
 function consume(d: Driver, tokens: PendingToken[]): void {
   const stepName = tokens[0].target;
   const step = stepOf(d.playbook, stepName);
-  let args: Record<string, unknown> = {};
-  for (const t of tokens) args = { ...args, ...t.args };
+  // a fresh merged object (one token: its copy, without spreading an empty one first)
+  let args: Record<string, unknown> = { ...tokens[0].args };
+  for (let i = 1; i < tokens.length; i++) args = { ...args, ...tokens[i].args };
   const event = tokens[tokens.length - 1].event;
   const tokenIds = tokens.map((t) => t.id);
 

@@ -53,14 +53,15 @@ export interface TimerRequest {
   input: NoetlEvent;
 }
 
+/** Read-only for callers: an input that produces nothing returns shared empty outputs. */
 export interface ProcessResult {
   state: ExecutionState;
   /** emitted by the scheduler, in order, already folded into `state` */
-  events: NoetlEvent[];
+  events: readonly NoetlEvent[];
   /** to publish after the events are persisted (outbox order, T4.1) */
-  commands: Command[];
-  controls: ControlMessage[];
-  timers: { set: TimerRequest[]; clear: string[] };
+  commands: readonly Command[];
+  controls: readonly ControlMessage[];
+  timers: { readonly set: readonly TimerRequest[]; readonly clear: readonly string[] };
 }
 
 export type ExecutionStatus = 'new' | 'running' | 'failing' | 'cancelling' | 'completed' | 'failed' | 'cancelled';

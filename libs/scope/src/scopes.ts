@@ -32,7 +32,8 @@ const own = (o: unknown, k: string): boolean => o !== null && typeof o === 'obje
  * most recent successful run; `steps['x']` is the record of its latest run.
  */
 export class StepResults {
-  private readonly viewCache = new Map<string, unknown>();
+  /** made on the first view (most commands read no step result) */
+  private viewCache: Map<string, unknown> | undefined;
   private recordsCache: Record<string, unknown> | undefined;
   constructor(private readonly steps: Record<string, StepView>, private readonly hydrate: Hydrator) {}
 
@@ -41,8 +42,9 @@ export class StepResults {
     if (!own(this.steps, name)) return undefined;
     const s = this.steps[name];
     if (s.data === undefined && !s.ref) return undefined;
-    if (!this.viewCache.has(name)) this.viewCache.set(name, resultView(s, this.hydrate));
-    return this.viewCache.get(name);
+    const cache = (this.viewCache ??= new Map());
+    if (!cache.has(name)) cache.set(name, resultView(s, this.hydrate));
+    return cache.get(name);
   }
 
   records(): Record<string, unknown> {

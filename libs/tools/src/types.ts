@@ -94,6 +94,12 @@ export interface ToolHandler {
   /** known field names (for W_TOOL_FIELD_UNDER_SPEC and config errors) */
   readonly fields?: readonly string[];
   run(config: Record<string, unknown>, ctx: ToolContext): Promise<ToolOutcome>;
+  /**
+   * Optional synchronous form of `run` for a tool that answers from its configuration alone (no
+   * context, no I/O): the same outcome `run` resolves to, a throw where `run` rejects. The worker
+   * then calls it instead of `run`, without a promise per call.
+   */
+  runSync?(config: Record<string, unknown>): ToolOutcome;
   /** release pools/processes */
   close?(): Promise<void>;
 }

@@ -19,6 +19,9 @@ const DEFAULT_GRACE_MS = 5_000;
 /** The `rendered_input` snapshot of an attempt without input (shared, frozen: it is recorded in the event). */
 const NO_INPUT: Readonly<Record<string, unknown>> = Object.freeze({});
 
+/** The empty effective spec of a synchronous attempt (only read: no tool context carries it). */
+const NO_SPEC: Readonly<Record<string, unknown>> = Object.freeze({});
+
 export interface AttemptCoords {
   taskIndex: number;
   visit: number;
@@ -45,8 +48,17 @@ export interface AttemptResult {
  * input then fields (T9.3), the tool call under the cancellation signal and a hard outer timeout
  * (effective timeout + 5 s, T9.5), outcome normalization (§7.1, T9.4), workbook asserts (R15.3),
  * externalization (T7.7–T7.9, persist before emit). Never throws for tool or template problems.
+ *
+ * Synchronous (no promise) for a tool with `runSync` when no render can wait on the keychain and
+ * the data stays inline: no microtask, ToolCall or tool context per attempt.
  */
-export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoords, asserts?: WorkbookAsserts): Promise<AttemptResult> {
+export function runAttempt(rt: RunContext, task: Task, coords: AttemptCoords, asserts?: WorkbookAsserts): AttemptResult | Promise<AttemptResult> {
+  const handler = rt.deps.tools.get(task.kind);
+  if (handler?.runSync !== undefined && rt.keychain.size === 0) return runAttemptSync(rt, task, coords, asserts, handler);
+  return runAttemptAsync(rt, task, coords, asserts, handler);
+}
+
+async function runAttemptAsync(rt: RunContext, task: Task, coords: AttemptCoords, asserts: WorkbookAsserts | undefined, handler: ToolHandler | undefined): Promise<AttemptResult> {
   const { deps, command } = rt;
   const startedAt = clockMs(deps);
   const spec = effectiveSpec(task, command.base_spec);
@@ -59,11 +71,7 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
     // the renders are synchronous unless keychain entries may be resolved: no await then
     const renderedInput = renderTaskInput(rt, task);
     input = renderedInput instanceof Promise ? await renderedInput : renderedInput;
-    for (const key of asserts?.expects ?? []) {
-      if (input[key] === undefined || input[key] === null) {
-        throw new ClassifiedError('schema', 'ASSERT_EXPECTS', `workbook task ${task.name}: expected input key '${key}' is missing or null`);
-      }
-    }
+    checkExpects(task, input, asserts);
     const renderedConfig = renderTaskConfig(rt, task, input);
     config = renderedConfig instanceof Promise ? await renderedConfig : renderedConfig;
   } catch (e) {
@@ -71,11 +79,8 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
   }
 
   if (!tool && config) {
-    const handler = deps.tools.get(task.kind);
-    if (task.kind === 'workbook' && !handler) {
-      tool = { status: 'error', error: makeError('config', 'WORKBOOK_UNRESOLVED', `task ${task.name}: workbook entry was not resolved`, { source: 'engine' }) };
-    } else if (!handler) {
-      tool = { status: 'error', error: makeError('config', 'UNKNOWN_TOOL_KIND', `task ${task.name}: tool kind '${task.kind}' is not available on this worker`, { source: 'engine' }) };
+    if (!handler) {
+      tool = noHandler(task);
     } else {
       let r: ToolOutcome | 'cancelled';
       if (rt.delivery.signal.aborted) {
@@ -89,12 +94,79 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
         await Promise.resolve();
         r = call.settled ? toolResult(rt, local, call) : await invoke(rt, task, config, spec, call);
       }
-      if (r === 'cancelled') return { outcome: buildOutcome(rt, task, coords, startedAt, { status: 'error', error: makeError('cancelled', 'CANCELLED', 'cancelled') }), cancelled: true };
+      if (r === 'cancelled') return cancelledAttempt(rt, task, coords, startedAt);
       tool = r;
     }
   }
 
-  let outcome = buildOutcome(rt, task, coords, startedAt, tool!);
+  let outcome = outcomeOf(rt, task, coords, startedAt, tool!, asserts);
+  if (outcome.data !== undefined && !staysInline(outcome.data, taskResultLimits(command, spec))) outcome = await storeOutcome(rt, task, coords, spec, outcome);
+  return attemptResult(rt, outcome, input);
+}
+
+/** runAttempt of a tool with `runSync` and renders that cannot wait (no keychain entries). */
+function runAttemptSync(rt: RunContext, task: Task, coords: AttemptCoords, asserts: WorkbookAsserts | undefined, handler: ToolHandler): AttemptResult | Promise<AttemptResult> {
+  const { deps, command } = rt;
+  const startedAt = clockMs(deps);
+  const spec = effectiveSpec(task, command.base_spec, NO_SPEC);
+  rt.keychain.takeUsed();
+
+  let tool: ToolOutcome | undefined;
+  let input: Record<string, unknown> | undefined;
+  let config: Record<string, unknown> | undefined;
+  try {
+    input = renderTaskInput(rt, task) as Record<string, unknown>;
+    checkExpects(task, input, asserts);
+    config = renderTaskConfig(rt, task, input) as Record<string, unknown>;
+  } catch (e) {
+    tool = { status: 'error', error: errorFromThrown(e) };
+  }
+
+  if (!tool && config) {
+    const signal = rt.delivery.signal;
+    if (signal.aborted) return cancelledAttempt(rt, task, coords, startedAt);
+    try {
+      tool = handler.runSync!(config);
+    } catch (e) {
+      tool = { status: 'error', error: errorFromThrown(e) };
+    }
+    // as toolResult: a cancellation during the call wins over its outcome
+    if (signal.aborted) {
+      rt.toolAbort.abort(signal.reason);
+      return cancelledAttempt(rt, task, coords, startedAt);
+    }
+  }
+
+  const outcome = outcomeOf(rt, task, coords, startedAt, tool!, asserts);
+  if (outcome.data !== undefined && !staysInline(outcome.data, taskResultLimits(command, spec))) {
+    return storeOutcome(rt, task, coords, spec, outcome).then((o) => attemptResult(rt, o, input));
+  }
+  return attemptResult(rt, outcome, input);
+}
+
+function checkExpects(task: Task, input: Record<string, unknown>, asserts: WorkbookAsserts | undefined): void {
+  const expects = asserts?.expects;
+  if (expects === undefined) return;
+  for (const key of expects) {
+    if (input[key] === undefined || input[key] === null) {
+      throw new ClassifiedError('schema', 'ASSERT_EXPECTS', `workbook task ${task.name}: expected input key '${key}' is missing or null`);
+    }
+  }
+}
+
+function noHandler(task: Task): ToolOutcome {
+  return task.kind === 'workbook'
+    ? { status: 'error', error: makeError('config', 'WORKBOOK_UNRESOLVED', `task ${task.name}: workbook entry was not resolved`, { source: 'engine' }) }
+    : { status: 'error', error: makeError('config', 'UNKNOWN_TOOL_KIND', `task ${task.name}: tool kind '${task.kind}' is not available on this worker`, { source: 'engine' }) };
+}
+
+function cancelledAttempt(rt: RunContext, task: Task, coords: AttemptCoords, startedAt: number): AttemptResult {
+  return { outcome: buildOutcome(rt, task, coords, startedAt, { status: 'error', error: makeError('cancelled', 'CANCELLED', 'cancelled') }), cancelled: true };
+}
+
+/** The outcome of a tool result with the workbook `returns` assert (R15.3) and the KK.3 invalidation. */
+function outcomeOf(rt: RunContext, task: Task, coords: AttemptCoords, startedAt: number, tool: ToolOutcome, asserts: WorkbookAsserts | undefined): Outcome {
+  let outcome = buildOutcome(rt, task, coords, startedAt, tool);
   if (outcome.status === 'ok' && asserts?.returns?.length) {
     const missing = asserts.returns.filter((k) => !isPlainObject(outcome.data) || !Object.prototype.hasOwnProperty.call(outcome.data, k));
     if (missing.length) {
@@ -104,18 +176,25 @@ export async function runAttempt(rt: RunContext, task: Task, coords: AttemptCoor
   // KK.3: a 401 from a task that used keychain entries invalidates them so a retry fetches fresh values
   const used = rt.keychain.takeUsed();
   if (outcome.error?.http_status === 401) for (const name of used) rt.keychain.invalidate(name);
+  return outcome;
+}
 
-  if (outcome.data !== undefined && !staysInline(outcome.data, taskResultLimits(command, spec))) {
-    try {
-      const { ref } = await externalize(deps, rt.secrets, command, () => `${entityBase(command, rt.delivery.epoch)}/${sanitize(task.name)}/v${coords.visit}-a${coords.attempt}`, outcome.data, taskResultLimits(command, spec));
-      if (ref) outcome = { ...outcome, ref };
-    } catch (e) {
-      const err = errorFromThrown(e, 'internal', 'RESULT_STORE_FAILED');
-      outcome = { ...outcome, status: 'error', data: undefined, error: redactError(rt, err) };
-      delete outcome.data;
-    }
+/** Externalizes the data of an outcome that does not stay inline (T7.7–T7.9). */
+async function storeOutcome(rt: RunContext, task: Task, coords: AttemptCoords, spec: Record<string, unknown>, outcome: Outcome): Promise<Outcome> {
+  const { deps, command } = rt;
+  try {
+    const { ref } = await externalize(deps, rt.secrets, command, () => `${entityBase(command, rt.delivery.epoch)}/${sanitize(task.name)}/v${coords.visit}-a${coords.attempt}`, outcome.data, taskResultLimits(command, spec));
+    return ref ? { ...outcome, ref } : outcome;
+  } catch (e) {
+    const err = errorFromThrown(e, 'internal', 'RESULT_STORE_FAILED');
+    const failed: Outcome = { ...outcome, status: 'error', data: undefined, error: redactError(rt, err) };
+    delete failed.data;
+    return failed;
   }
-  // the input snapshot is redacted at the end, with every secret resolved during the attempt (auth included)
+}
+
+/** The input snapshot is redacted at the end, with every secret resolved during the attempt (auth included). */
+function attemptResult(rt: RunContext, outcome: Outcome, input: Record<string, unknown> | undefined): AttemptResult {
   return { outcome, renderedInput: input === undefined ? undefined : isEmptyObject(input) ? NO_INPUT : capSnapshot(rt.secrets.redactDeep(input)), cancelled: false };
 }
 
@@ -302,15 +381,16 @@ class ToolCall {
  * The effective task spec of R5.1: kind defaults, then the layered `base_spec`, then the task's own
  * spec (deepMerge). deepMerge only recurses where both sides hold a mapping, so without kind
  * defaults and with one side empty — the common case — the result is a shallow copy of the other
- * side: made directly, without the two intermediate merges.
+ * side: made directly, without the two intermediate merges. `empty`: the result when both are
+ * empty (a shared frozen one where no tool context carries it).
  */
-function effectiveSpec(task: Task, base: Record<string, unknown> | undefined): Record<string, unknown> {
+function effectiveSpec(task: Task, base: Record<string, unknown> | undefined, empty?: Record<string, unknown>): Record<string, unknown> {
   const kindDefaults = KIND_DEFAULT_SPEC[task.kind];
   const own = task.spec;
   if (kindDefaults === undefined && (base === undefined || isPlainObject(base)) && (own === undefined || isPlainObject(own))) {
     const noBase = base === undefined || isEmptyObject(base);
     const noOwn = own === undefined || isEmptyObject(own);
-    if (noBase) return noOwn ? {} : { ...own };
+    if (noBase) return noOwn ? (empty ?? {}) : { ...own };
     if (noOwn) return { ...base };
     return deepMerge(base, own) as Record<string, unknown>; // deepMerge({}, base) is a copy of base
   }

@@ -23,6 +23,12 @@ function containsRef(v: unknown, depth = 0): boolean {
 }
 
 /**
+ * A shared frozen empty mapping for run state that is replaced, never mutated (empty step input,
+ * `iter` outside loops, step locals; `set` writes through setPathLazy, which copies it).
+ */
+export const NO_VALUES = Object.freeze({}) as Record<string, unknown>;
+
+/**
  * Mappings that may hold lazy getters: made by `wrap`, or copied from one by `setPathLazy`. Any
  * other mapping of a pipeline scope is plain data (dispatch snapshots, rendered and materialized
  * values) and is copied with a plain spread.
@@ -129,7 +135,7 @@ export function setPathLazy(root: Record<string, unknown>, path: readonly string
 
 function setFrom(root: Record<string, unknown>, path: readonly string[], i: number, value: unknown): Record<string, unknown> {
   const head = path[i];
-  if (!LAZY.has(root) && Object.isExtensible(root)) {
+  if ((!LAZY.has(root) && Object.isExtensible(root)) || root === NO_VALUES) {
     // plain data (no getters to keep): a spread copies the same own enumerable data properties as
     // the descriptor copy below, several times faster
     const out: Record<string, unknown> = { ...root };

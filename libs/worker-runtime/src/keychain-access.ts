@@ -5,6 +5,8 @@ import { keychainUnresolved } from './errors';
 
 /** the `keychain` root of a playbook without entries */
 const EMPTY_KEYCHAIN: object = Object.freeze({});
+/** what `takeUsed` returns when no entry was read (shared, frozen: callers only iterate it) */
+const NO_NAMES = Object.freeze([]) as unknown as string[];
 /** the (never written) definitions of every command without keychain entries */
 const NO_DEFS: ReadonlyMap<string, { def: KeychainEntryDef; index: number }> = new Map();
 
@@ -110,7 +112,7 @@ export class KeychainAccess {
 
   /** names of the entries read since the last call (KK.3) */
   takeUsed(): string[] {
-    if (this.used === null || this.used.size === 0) return []; // the common case (no keychain read)
+    if (this.used === null || this.used.size === 0) return NO_NAMES; // the common case (no keychain read)
     const out = [...this.used];
     this.used = null;
     return out;

@@ -1,10 +1,10 @@
 import { makeError, type ErrorObject, type ResultRef } from '@noetl/common';
 import type { Directive, Task } from '@noetl/dsl';
-import { ids, type AttemptDecision, type Outcome } from '@noetl/events';
+import type { AttemptDecision, Outcome } from '@noetl/events';
 import { attemptOutcomeView, dataView, refView } from '@noetl/scope';
 import type { RunContext } from './context';
 import { runAttempt, eventOutcome, redactError, type WorkbookAsserts } from './attempt';
-import { matchRule, directiveOf, retryAttempts, retryDelayMs, NO_MATCH, PREVIOUS_ALIASES, type RuleMatch } from './policy';
+import { matchRule, defaultDirective, retryAttempts, retryDelayMs, NO_MATCH, PREVIOUS_ALIASES, type RuleMatch } from './policy';
 import { applySet, scopeOf, type Phase } from './render';
 import { errorFromThrown } from './errors';
 import type { EndedVisit } from './result';
@@ -53,6 +53,9 @@ const DEFAULT_DECISION: Readonly<Record<'continue' | 'fail', AttemptDecision>> =
   fail: Object.freeze({ source: 'default', rule_index: null, do: 'fail', set_keys: NO_KEYS }),
 };
 
+/** `taskViews` of a run until a visit that is not the last one ends (never written: replaced then). */
+export const NO_TASK_VIEWS: Map<string, unknown> = new Map();
+
 /** Phase of the policy scope of a task without a policy: nothing renders against it. */
 const NO_PHASE: Readonly<Phase> = Object.freeze({});
 
@@ -71,9 +74,16 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
   const { command, deps, delivery, emitter } = rt;
   const pipeline = command.pipeline;
   const max = command.limits.max_task_executions ?? DEFAULT_MAX_TASK_EXECUTIONS;
-  const visitNo: number[] = [];
-  for (let i = 0; i < pipeline.length; i++) visitNo.push(0); // a packed array of small ints (fill() makes a holey one first)
-  const ended: EndedVisit[] = [];
+  // packed arrays of small ints; a literal of the common single-task size (a push on [] allocates 17 slots)
+  let visitNo: number[];
+  if (pipeline.length === 1) {
+    visitNo = [0];
+  } else {
+    visitNo = [];
+    for (let i = 0; i < pipeline.length; i++) visitNo.push(0); // fill() makes a holey one first
+  }
+  // made on the first ended visit, at its size
+  let ended: EndedVisit[] | undefined;
   let pc = 0;
   let visits = 0;
   let lastExecuted: number | null = null;
@@ -82,14 +92,17 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
     visits += 1;
     if (visits > max) {
       const error = makeError('max_iterations', 'MAX_ITERATIONS', `pipeline of step ${command.step} exceeded max_task_executions (${max}) at task ${pipeline[pc].name}`, { source: 'engine' });
-      return { status: 'failed', error, failedTask: pipeline[pc].name, visits: ended, taskVisits: visits - 1 };
+      return { status: 'failed', error, failedTask: pipeline[pc].name, visits: ended ?? [], taskVisits: visits - 1 };
     }
     const entry = pipeline[pc];
-    const { task, asserts } = entry.workbook ? effectiveTask(entry) : { task: entry, asserts: undefined };
+    let task = entry;
+    let asserts: WorkbookAsserts | undefined;
+    if (entry.workbook) ({ task, asserts } = effectiveTask(entry));
     const http = task.kind === 'http';
     visitNo[pc] += 1;
     const visit = visitNo[pc];
-    const taskRunId = ids.taskRun(command.command_id, delivery.epoch, pc, visit);
+    // = ids.taskRun(command_id, epoch, pc, visit), on the emitter's flat `<command_id>/e<epoch>/`
+    const taskRunId = emitter.idPrefix + `t${pc}/v${visit}`;
     const coords: TaskCoords = { task: task.name, task_index: pc, task_run_id: taskRunId, visit };
     // `emit` returns the event itself when the host took it synchronously: awaited only when it is a promise
     const started = emitter.emit('task.started', 'in_progress', { task_run_id: taskRunId, task: task.name, task_index: pc, kind: task.kind, visit }, coords);
@@ -106,10 +119,12 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
     let finalAttemptEventId: string;
 
     for (;;) {
-      if (delivery.signal.aborted) return cancelVisit(rt, coords, attempt, ended, visits);
+      if (delivery.signal.aborted) return cancelVisit(rt, coords, attempt, ended ?? [], visits);
       rt.scope.attempt = attempt;
-      const res = await runAttempt(rt, task, { taskIndex: pc, visit, taskRunId, attempt }, asserts);
-      if (res.cancelled) return cancelVisit(rt, coords, attempt, ended, visits);
+      // synchronous for a tool with runSync (see runAttempt): awaited only when it is a promise
+      const pending = runAttempt(rt, task, { taskIndex: pc, visit, taskRunId, attempt }, asserts);
+      const res = pending instanceof Promise ? await pending : pending;
+      if (res.cancelled) return cancelVisit(rt, coords, attempt, ended ?? [], visits);
       outcome = res.outcome;
 
       // dsl §8.3: bind output/_attempt/_task, first matching rule, its set, the directive. Without
@@ -124,7 +139,12 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
       try {
         match = matchRule(rt, task.policy, scope, task.name);
         if (match.rule?.then.set?.length) setKeys = applySet(rt, match.rule.then.set, scope, { task: task.name, attempt }, `task ${task.name} policy set`);
-        ({ directive, source } = directiveOf(match, task.policy, outcome));
+        if (match.rule) {
+          directive = match.rule.then.do;
+          source = match.rule.else ? 'else' : 'rule';
+        } else {
+          directive = defaultDirective(task.policy, outcome);
+        }
         if (directive === 'retry' && match.rule) {
           attempts = retryAttempts(rt, match.rule.then, scope, task.name);
           if (attempt < attempts) delayMs = retryDelayMs(rt, match.rule.then, attempt, scope, task.name);
@@ -162,7 +182,7 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
           try {
             await deps.sleep(delayMs, delivery.signal);
           } catch (e) {
-            if (delivery.signal.aborted) return cancelVisit(rt, coords, attempt, ended, visits);
+            if (delivery.signal.aborted) return cancelVisit(rt, coords, attempt, ended ?? [], visits);
             throw e;
           }
           attempt += 1;
@@ -228,12 +248,15 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
     }
 
     const final: Exclude<Directive, 'retry'> = directive! === 'retry' ? 'fail' : directive!;
-    ended.push({ task: task.name, data, ref: outcome!.ref });
+    const endedVisit: EndedVisit = { task: task.name, data, ref: outcome!.ref };
+    if (ended === undefined) ended = [endedVisit];
+    else ended.push(endedVisit);
     // the view is what later visits read (`<task>`, `_prev`); when the pipeline ends with this
     // visit nothing renders against it any more (the step result is built from `ended`): not built
     const last = final === 'break' || final === 'fail' || (final === 'continue' && pc + 1 >= pipeline.length);
     if (!last) {
       if (!hasView) view = taskView(data, outcome!.ref, http);
+      if (rt.scope.taskViews === NO_TASK_VIEWS) rt.scope.taskViews = new Map();
       rt.scope.taskViews.set(task.name, view);
       rt.scope.prev = view;
     }
@@ -260,10 +283,10 @@ export async function runPipeline(rt: RunContext): Promise<PipelineEnd> {
         pc = nextPc;
         break;
       case 'break':
-        return { status: 'done', terminatedBy: 'break', visits: ended, taskVisits: visits };
+        return { status: 'done', terminatedBy: 'break', visits: ended ?? [], taskVisits: visits };
       default:
-        return { status: 'failed', error: failError, failedTask: task.name, visits: ended, taskVisits: visits };
+        return { status: 'failed', error: failError, failedTask: task.name, visits: ended ?? [], taskVisits: visits };
     }
   }
-  return { status: 'done', terminatedBy: 'end', visits: ended, taskVisits: visits };
+  return { status: 'done', terminatedBy: 'end', visits: ended ?? [], taskVisits: visits };
 }

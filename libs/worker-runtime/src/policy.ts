@@ -1,4 +1,4 @@
-import type { Directive, PolicyRule, PolicyThen, TaskPolicy } from '@noetl/dsl';
+import type { PolicyRule, PolicyThen, TaskPolicy } from '@noetl/dsl';
 import type { Outcome } from '@noetl/events';
 import type { Scope } from '@noetl/template';
 import type { RunContext } from './context';
@@ -32,20 +32,14 @@ export function matchRule(rt: RunContext, policy: TaskPolicy | undefined, scope:
   return NO_MATCH;
 }
 
-export interface DirectiveChoice {
-  directive: Directive;
-  source: 'rule' | 'else' | 'default';
-}
-const DEFAULT_CONTINUE: DirectiveChoice = Object.freeze({ directive: 'continue', source: 'default' });
-const DEFAULT_FAIL: DirectiveChoice = Object.freeze({ directive: 'fail', source: 'default' });
-
-/** dsl §8.3 step 5: the rule's directive, else `on_unmatched`, else auto (ok -> continue, error -> fail). */
-export function directiveOf(match: RuleMatch, policy: TaskPolicy | undefined, outcome: Outcome): DirectiveChoice {
-  if (match.rule) return { directive: match.rule.then.do, source: match.rule.else ? 'else' : 'rule' };
+/**
+ * dsl §8.3 step 5 when no rule matched (source `default`): `on_unmatched`, else auto (ok -> continue,
+ * error -> fail). A matched rule's directive is its `then.do` (source `rule` or `else`).
+ */
+export function defaultDirective(policy: TaskPolicy | undefined, outcome: Outcome): 'continue' | 'fail' {
   const unmatched = policy?.on_unmatched;
-  if (unmatched === 'continue') return DEFAULT_CONTINUE;
-  if (unmatched === 'fail') return DEFAULT_FAIL;
-  return outcome.status === 'ok' ? DEFAULT_CONTINUE : DEFAULT_FAIL;
+  if (unmatched === 'continue' || unmatched === 'fail') return unmatched;
+  return outcome.status === 'ok' ? 'continue' : 'fail';
 }
 
 function num(rt: RunContext, v: number | string | undefined, scope: Scope, where: string): number | undefined {

@@ -4,7 +4,9 @@ import type { CtxPatchEntry } from '@noetl/events';
 import { workerScope, type Hydrator, type WorkerScopeInput } from '@noetl/scope';
 import { renderValue, evaluateCondition, TemplateError, type Scope } from '@noetl/template';
 import { ClassifiedError } from './errors';
-import { setPathLazy } from './ctx-view';
+import { setPathLazy, NO_VALUES } from './ctx-view';
+
+export { NO_VALUES };
 import type { RunContext } from './context';
 
 /**
@@ -118,7 +120,7 @@ function copy(v: unknown, hydrate: Hydrator, depth: number): unknown {
  */
 export function renderTaskInput(rt: RunContext, task: Task): Record<string, unknown> | Promise<Record<string, unknown>> {
   const input = task.input;
-  if (!input || isEmpty(input)) return mergeTaskInput(rt, {});
+  if (!input || isEmpty(input)) return mergeTaskInput(rt, NO_VALUES);
   const own = rt.keychain.render((keychain) => {
     const scope = scopeOf(rt, { keychain });
     const out: Record<string, unknown> = {};
@@ -185,7 +187,7 @@ export function applySet(rt: RunContext, block: SetBlock, scope: Scope, who: { t
 /** Render the step input once per step run (R9.8); keychain allowed (R2.12). Synchronous unless keychain entries may be resolved. */
 export function renderStepInput(rt: RunContext): Record<string, unknown> | Promise<Record<string, unknown>> {
   const raw = rt.command.step_input;
-  if (!raw || isEmpty(raw)) return {};
+  if (!raw || isEmpty(raw)) return NO_VALUES;
   return rt.keychain.render((keychain) => {
     const scope = scopeOf(rt, { keychain });
     const out: Record<string, unknown> = {};

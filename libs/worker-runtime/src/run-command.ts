@@ -2,7 +2,7 @@ import { digestOf, makeError, type ErrorObject, type ResultRef } from '@noetl/co
 import type { Command, NoetlEvent } from '@noetl/events';
 import { boundedHydrator, StepResults, makeGlobals, type WorkerScopeInput } from '@noetl/scope';
 import type { RenderOptions } from '@noetl/template';
-import type { CommandOutcome, Delivery, KeychainResolver, WorkerDeps } from './types';
+import type { CommandOutcome, Delivery, KeychainEntryDef, KeychainResolver, WorkerDeps } from './types';
 import type { RunContext } from './context';
 import { clockMs, CommandEmitter, EmitFailure } from './events';
 import { LazyAbort } from './abort';
@@ -10,8 +10,8 @@ import { SecretSet } from './secrets';
 import { KeychainAccess } from './keychain-access';
 import { createKeychainResolver } from './keychain';
 import { hydratingView, stepsHydrator, workloadView } from './ctx-view';
-import { entryFieldRenderer, renderStepInput, materializeWithout, makeRunScope, NO_CTX_PATCH } from './render';
-import { runPipeline, effectiveTask, type PipelineEnd } from './pipeline';
+import { entryFieldRenderer, renderStepInput, materializeWithout, makeRunScope, NO_CTX_PATCH, NO_VALUES } from './render';
+import { runPipeline, effectiveTask, NO_TASK_VIEWS, type PipelineEnd } from './pipeline';
 import { capSnapshot, entityBase, externalize, staysInline, stepResult, stepResultLimits } from './result';
 import { errorFromThrown } from './errors';
 import { redactError } from './attempt';
@@ -102,6 +102,8 @@ function renderOptsOf(deps: WorkerDeps): RenderOptions {
 const NO_SCOPE_INFO = Object.freeze({ catalogId: '', executionId: '', rootExecutionId: '' });
 const NO_FIELDS = (): Record<string, unknown> => ({});
 
+const NO_ENTRIES: readonly KeychainEntryDef[] = Object.freeze([]);
+
 /** Resolver of a command without keychain entries (KeychainAccess never calls it then). */
 const NO_KEYCHAIN: KeychainResolver = {
   resolve: (entry) => Promise.reject(new Error(`keychain entry ${entry.name} is not declared`)),
@@ -122,7 +124,7 @@ function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps,
     };
     if (parentIter) iter['parent'] = parentIter;
   } else {
-    iter = parentIter ? { parent: parentIter } : {};
+    iter = parentIter ? { parent: parentIter } : NO_VALUES;
   }
   const pb = command.playbook;
   const globals = makeGlobals(command.execution_id, { path: pb.path, name: pb.name, version: pb.version, catalog_id: pb.catalog_id });
@@ -134,11 +136,11 @@ function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps,
     ctx: hydratingView(command.context.ctx ?? {}, hydrate),
     args: command.context.args ?? {},
     steps: new StepResults(steps, stepsHydrator(steps, hydrate)),
-    input: {},
+    input: NO_VALUES,
     iter,
     iterator: it?.iterator,
-    stepLocals: {},
-    taskViews: new Map(),
+    stepLocals: NO_VALUES,
+    taskViews: NO_TASK_VIEWS,
   };
   const rt: RunContext = {
     command, deps, hydrate, delivery, emitter, secrets,
@@ -149,11 +151,11 @@ function buildRunContext(command: Command, delivery: Delivery, deps: WorkerDeps,
     ctxPatch: NO_CTX_PATCH,
     renderOpts: renderOptsOf(deps),
     iterator: it?.iterator,
-    stepInput: {},
+    stepInput: NO_VALUES,
   };
   // a command without keychain entries never reaches the resolver nor renders entry fields: no
   // resolver, scope info or renderer is built for it
-  const entries = command.keychain ?? [];
+  const entries = command.keychain ?? NO_ENTRIES;
   rt.keychain = entries.length === 0
     ? new KeychainAccess(entries, NO_KEYCHAIN, NO_SCOPE_INFO, secrets, NO_FIELDS)
     : new KeychainAccess(

@@ -26,4 +26,10 @@ describe('noop tool (K2.15)', () => {
     expect(await noop.run({ message: null, unknown: true }, ctx)).toEqual({ status: 'ok', data: { status: 'ok', message: 'noop' } });
     expect(await noop.run(undefined as unknown as Record<string, unknown>, ctx)).toEqual({ status: 'ok', data: { status: 'ok', message: 'noop' } });
   });
+
+  it('runSync answers what run resolves to', async () => {
+    for (const cfg of [{ result: { a: 1 } }, { result: null }, {}, { message: 42 }, undefined as unknown as Record<string, unknown>]) {
+      expect(noop.runSync!(cfg)).toEqual(await noop.run(cfg, ctx));
+    }
+  });
 });

@@ -11,14 +11,19 @@ export function createNoopTool(): ToolHandler {
     kind: 'noop',
     fields: ['result', 'message'],
     async run(config): Promise<ToolOutcome> {
-      const cfg = config ?? {};
-      if (Object.prototype.hasOwnProperty.call(cfg, 'result') && cfg.result !== undefined) {
-        return { status: 'ok', data: cfg.result };
-      }
-      if (cfg.message === undefined || cfg.message === null) return DEFAULT_OUTCOME;
-      return { status: 'ok', data: { status: 'ok', message: toStringValue(cfg.message) } };
+      return noopOutcome(config);
     },
+    runSync: noopOutcome,
   };
+}
+
+function noopOutcome(config: Record<string, unknown>): ToolOutcome {
+  const cfg = config ?? {};
+  if (Object.prototype.hasOwnProperty.call(cfg, 'result') && cfg.result !== undefined) {
+    return { status: 'ok', data: cfg.result };
+  }
+  if (cfg.message === undefined || cfg.message === null) return DEFAULT_OUTCOME;
+  return { status: 'ok', data: { status: 'ok', message: toStringValue(cfg.message) } };
 }
 
 /**
