@@ -12,7 +12,7 @@ import { effectiveLimits } from './limits';
 import { advanceLoops, onIterationEnd } from './loops';
 import { bootstrapScope, EvalFailure, render } from './render';
 import { isLive, isTerminal, liveRun, loopStats } from './state';
-import { diffTimers, timerIds } from './timers';
+import { diffTimers, NO_TIMER_CHANGES, timerIds } from './timers';
 import { scheduleTokens } from './tokens';
 import type { EngineEnv, ExecutionState, ProcessResult } from './types';
 
@@ -38,10 +38,9 @@ export function processEvent(state: ExecutionState, playbook: NormalizedPlaybook
  */
 const NO_EVENTS: readonly NoetlEvent[] = [];
 const NO_COMMANDS: readonly Command[] = [];
-const NO_TIMERS: ProcessResult['timers'] = { set: [], clear: [] };
 
 function nothing(state: ExecutionState): ProcessResult {
-  return { state, events: NO_EVENTS, commands: NO_COMMANDS, controls: NO_CONTROLS, timers: NO_TIMERS };
+  return { state, events: NO_EVENTS, commands: NO_COMMANDS, controls: NO_CONTROLS, timers: NO_TIMER_CHANGES };
 }
 
 const BOOKKEEPING: ReadonlySet<string> = new Set(['step.started', 'loop.iteration.started', 'task.done', 'task.failed']);

@@ -78,13 +78,16 @@ function anyDeadline(state: ExecutionState): boolean {
   return false;
 }
 
+/** No timer change (shared: callers only read the result, ProcessResult's timers are readonly). */
+export const NO_TIMER_CHANGES: { readonly set: readonly TimerRequest[]; readonly clear: readonly string[] } = { set: [], clear: [] };
+
 /** Timers to set (new in `after`) and to clear (gone since `before`). */
-export function diffTimers(before: ExecutionState, after: ExecutionState, playbook: NormalizedPlaybook): { set: TimerRequest[]; clear: string[] } {
-  if (before.runs === after.runs && before.status === after.status) return { set: [], clear: [] };
+export function diffTimers(before: ExecutionState, after: ExecutionState, playbook: NormalizedPlaybook): { readonly set: readonly TimerRequest[]; readonly clear: readonly string[] } {
+  if (before.runs === after.runs && before.status === after.status) return NO_TIMER_CHANGES;
   // the common case (same status, no run with a deadline on either side) without building signatures
   if (before.status === after.status && before.started_at === after.started_at && before.cancel === after.cancel && before.failure === after.failure &&
-    !anyDeadline(before) && !anyDeadline(after)) return { set: [], clear: [] };
-  if (signature(before) === signature(after)) return { set: [], clear: [] };
+    !anyDeadline(before) && !anyDeadline(after)) return NO_TIMER_CHANGES;
+  if (signature(before) === signature(after)) return NO_TIMER_CHANGES;
   const a = activeTimers(before, playbook);
   const b = activeTimers(after, playbook);
   const had = new Map(a.map((t) => [t.id, t.at]));
