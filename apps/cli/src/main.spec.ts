@@ -1,6 +1,6 @@
 // CLI tests: the real commands in-process (real engine, tools, fs results in a temp NOETL_HOME),
 // plus one real subprocess through bin/noetl.js.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -265,6 +265,7 @@ workflow:
       expect(existsSync(file)).toBe(true);
       const lines = readFileSync(file, 'utf8').trim().split('\n');
       expect(lines).toHaveLength(live.events.length);
+      expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual(lines.map((_, i) => i + 1));
       const rio = fakeIo(dir, env);
       expect(await main(['replay', 'out/events.jsonl', '--json'], rio)).toBe(0);
       expect(JSON.parse(rio.out)).toEqual(live);
@@ -359,6 +360,28 @@ describe('bin/noetl.js (real subprocess, no build step)', () => {
   it('runs a playbook with --json and exits 0', () => {
     const out = execFileSync(process.execPath, [join(ROOT, 'bin/noetl.js'), 'run', join(dir, 'ok.yaml'), '--json', '--quiet'], { cwd: dir, encoding: 'utf8', env });
     expect(JSON.parse(out)).toMatchObject({ status: 'completed' });
+  });
+  it('--events-out is streamed: a run killed with SIGKILL leaves its log so far, and replay shows the state it reached', async () => {
+    const out = join(dir, 'killed/events.jsonl');
+    const child = spawn(process.execPath, [join(ROOT, 'bin/noetl.js'), 'run', join(dir, 'slow.yaml'), '--quiet', '--events-out', out], { cwd: dir, env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const has = (type: string, step?: string) => existsSync(out) && readFileSync(out, 'utf8').split('\n').some((l) => l.includes(`"event_type":"${type}"`) && (!step || l.includes(`"step":"${step}"`)));
+    for (let i = 0; i < 400 && !has('task.started', 'wait'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(has('task.started', 'wait')).toBe(true); // written while the 30 s shell step still runs
+    child.kill('SIGKILL');
+    expect(await exited).toBeNull();
+    const text = readFileSync(out, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    // a kill in the middle of a write leaves a partial last line: replay drops it with a warning
+    writeFileSync(out, `${text}{"v":1,"event_id":"cut`);
+    const io = fakeIo(dir, env);
+    expect(await main(['replay', out, '--json'], io)).toBe(1);
+    expect(io.err).toMatch(/is cut short .*ignored/);
+    expect(io.err).toMatch(/the log ends before the execution did \(status running\)/);
+    const doc = JSON.parse(io.out);
+    expect(doc.status).toBe('running');
+    expect(doc.steps.start).toMatchObject({ status: 'done', runs: 1 });
+    expect(doc.steps.after).toBeUndefined();
   });
   it('exits 2 on an invalid playbook', () => {
     let status = 0;

@@ -83,6 +83,16 @@ describe('EventLog', () => {
     expect(parseJsonl(good)[0].seq).toBe(1);
   });
 
+  it('parseJsonl drops a cut-short last line only when asked to, and reports it', () => {
+    const good = JSON.stringify(ev('a'));
+    const cut: number[] = [];
+    expect(parseJsonl(`${good}\n{"v":1,"eve`, { onTruncatedTail: (l) => cut.push(l) }).map((e) => e.event_id)).toEqual(['a']);
+    expect(cut).toEqual([2]);
+    // a bad line that ends with a newline is not a cut-short tail: still an error
+    expect(() => parseJsonl(`${good}\n{oops\n`, { onTruncatedTail: () => undefined })).toThrow(/line 2/);
+    expect(() => parseJsonl(`{oops\n${good}`, { onTruncatedTail: () => undefined })).toThrow(/line 1/);
+  });
+
   it('parseJsonl ignores well-formed events of unknown types (T6.1)', () => {
     const unknown = JSON.stringify({ ...ev('u'), event_type: 'x.vendor.thing', payload: {} });
     expect(parseJsonl(`${unknown}\n${JSON.stringify(ev('a'))}`).map((e) => e.event_id)).toEqual(['a']);

@@ -494,21 +494,34 @@ export class EventLog {
   }
 }
 
+export interface ParseJsonlOptions {
+  /**
+   * Called (and the line dropped) when the last line is cut short: not valid JSON and not ended by
+   * a newline — what a run that was killed while writing its log leaves. Without it, an error.
+   */
+  onTruncatedTail?: (line: number) => void;
+}
+
 /**
  * Parses a saved JSON-lines log (`--events-out`): the boundary where bytes become events, so each
  * line is validated with `parseEvent` (envelope + required payload fields). Blank lines are
  * skipped; well-formed events of unknown types are ignored (T6.1); events without a `seq` get
  * their position. Throws with the line number on malformed input.
  */
-export function parseJsonl(text: string): LoggedEvent[] {
+export function parseJsonl(text: string, opts: ParseJsonlOptions = {}): LoggedEvent[] {
   const out: LoggedEvent[] = [];
   const lines = text.split(/\r?\n/);
+  const unterminated = !text.endsWith('\n');
   lines.forEach((line, i) => {
     if (!line.trim()) return;
     let v: unknown;
     try {
       v = JSON.parse(line);
     } catch (e) {
+      if (unterminated && i === lines.length - 1 && opts.onTruncatedTail) {
+        opts.onTruncatedTail(i + 1);
+        return;
+      }
       throw new Error(`line ${i + 1}: ${(e as Error).message}`);
     }
     let ev: NoetlEvent | null;

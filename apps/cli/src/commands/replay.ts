@@ -18,14 +18,22 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const c = colorizer(io);
   try {
-    const events = parseJsonl(text);
+    const warnings: string[] = [];
+    const events = parseJsonl(text, {
+      onTruncatedTail: (line) => warnings.push(`line ${line} is cut short (the run was interrupted while writing its log): ignored`),
+    });
     const r = replayLog(events, {
       executionId: args.options.execution,
       playbook: args.options.playbook,
       catalogDirs: args.lists.catalog ?? [],
       cwd: io.cwd,
     });
-    for (const w of r.warnings) io.stderr.write(`${c.yellow('warning')}: ${w}\n`);
+    warnings.push(...r.warnings);
+    const status = r.document.status;
+    if (status !== 'completed' && status !== 'failed' && status !== 'cancelled') {
+      warnings.push(`the log ends before the execution did (status ${status}): this is the state its last event left`);
+    }
+    for (const w of warnings) io.stderr.write(`${c.yellow('warning')}: ${w}\n`);
     io.stdout.write(`${JSON.stringify(r.document)}\n`);
     if (!args.flags.json) io.stderr.write(summaryTable(r.document, io));
     return r.document.status === 'completed' ? 0 : 1;

@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { NoetlError } from '@noetl/common';
 import {
-  createEmbeddedRuntime, credentialsFromEnv, loadCredentialsFile, PlaybookRejectedError, type CredentialMap, type RunDocument,
+  createEmbeddedRuntime, credentialsFromEnv, loadCredentialsFile, PlaybookRejectedError, streamTreeEvents, type CredentialMap, type EventsFile, type RunDocument,
 } from '@noetl/embedded';
 import { parseArgs, UsageError } from '../args';
 import { diagnosticJson, formatDiagnosticWithExcerpt } from '../diagnostics-format';
@@ -73,6 +73,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     log: (line) => io.stderr.write(`${c.dim(line)}\n`),
   });
   let unregister: (() => void) | null = null;
+  let eventsFile: EventsFile | null = null;
   try {
     let executionId: string;
     try {
@@ -94,6 +95,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       return 2;
     }
 
+    // streamed while the execution runs: a crash or a kill leaves the log up to that moment
+    eventsFile = args.options['events-out'] ? streamTreeEvents(rt, executionId, resolve(io.cwd, args.options['events-out'])) : null;
     const progress = args.flags.quiet ? null : new ProgressPrinter(io, executionId);
     const off = progress ? rt.subscribe((e) => progress.onEvent(e)) : () => undefined;
     if (progress) {
@@ -110,6 +113,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         void rt.cancel(executionId, 'interrupted by the user (SIGINT)');
       } else {
         io.stderr.write(c.red('\ninterrupt: exiting without waiting for the cancellation\n'));
+        eventsFile?.flush();
         io.hardExit(130);
       }
     });
@@ -119,11 +123,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     progress?.finish();
     const doc = await rt.document(executionId);
 
-    if (args.options['events-out']) {
-      const out = resolve(io.cwd, args.options['events-out']);
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, rt.treeEvents(executionId).map((e) => `${JSON.stringify(e)}\n`).join(''));
-      if (!json) io.stderr.write(c.dim(`events written to ${args.options['events-out']}\n`));
+    if (eventsFile) {
+      eventsFile.close();
+      if (!json) io.stderr.write(c.dim(`${eventsFile.count} events written to ${args.options['events-out']}\n`));
     }
     if (json) {
       io.stdout.write(`${JSON.stringify(doc)}\n`);
@@ -138,6 +140,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return outcome.status === 'completed' ? 0 : 1;
   } finally {
     unregister?.();
+    eventsFile?.close();
     await rt.close();
   }
 }

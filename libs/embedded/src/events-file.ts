@@ -1,0 +1,96 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { LoggedEvent } from '@noetl/events';
+import type { EmbeddedRuntime } from './types';
+
+/** Buffered bytes written at once (a flush also happens every FLUSH_MS while events arrive). */
+const BUFFER_BYTES = 256 * 1024;
+/** Longest time a logged event waits in the buffer: what a `kill -9` can lose. */
+const FLUSH_MS = 200;
+
+export interface EventsFile {
+  readonly path: string;
+  /** events written so far */
+  readonly count: number;
+  /** writes what is buffered (synchronously): call before a hard exit */
+  flush(): void;
+  /** flushes, fsyncs and closes the file, stops following the log; idempotent */
+  close(): void;
+}
+
+/**
+ * Streams one execution tree's event log to `path` as JSON lines while it runs (`noetl run
+ * --events-out`): the events logged so far, then each event as the log stores it, in log order,
+ * each line exactly `JSON.stringify` of the logged event (`seq` included), the format `noetl
+ * replay` reads. The file is written through a buffer flushed when full, at least every 200 ms
+ * while events arrive, on `flush()`/`close()` and at process exit, so a run that crashes or is
+ * killed leaves its log up to its last moments (replay then shows the state it had reached)
+ * instead of nothing — and a long run never holds its whole log as one string.
+ */
+export function streamTreeEvents(rt: Pick<EmbeddedRuntime, 'subscribe' | 'treeEvents'>, rootExecutionId: string, path: string): EventsFile {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'w');
+  const buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  let pending = 0;
+  let count = 0;
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+
+  const writeAll = (b: Buffer): void => {
+    let off = 0;
+    while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+  };
+  const flush = (): void => {
+    if (timer !== null) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (pending === 0 || closed) return;
+    const n = pending;
+    pending = 0;
+    writeAll(buf.subarray(0, n));
+  };
+  const add = (e: LoggedEvent): void => {
+    if (closed || (e.root_execution_id || e.execution_id) !== rootExecutionId) return;
+    const line = `${JSON.stringify(e)}\n`;
+    count++;
+    if (line.length * 3 > BUFFER_BYTES - pending) {
+      flush();
+      if (line.length * 3 > BUFFER_BYTES) {
+        writeAll(Buffer.from(line, 'utf8'));
+        return;
+      }
+    }
+    pending += buf.write(line, pending, 'utf8');
+    if (timer === null) {
+      timer = setTimeout(flush, FLUSH_MS);
+      timer.unref();
+    }
+  };
+
+  for (const e of rt.treeEvents(rootExecutionId)) add(e);
+  const off = rt.subscribe(add);
+  // an uncaught error or process.exit() still writes what is buffered ('exit' handlers run synchronously)
+  const onExit = (): void => flush();
+  process.on('exit', onExit);
+
+  return {
+    path,
+    get count() {
+      return count;
+    },
+    flush,
+    close() {
+      if (closed) return;
+      off();
+      process.removeListener('exit', onExit);
+      flush();
+      closed = true;
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
