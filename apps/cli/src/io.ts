@@ -1,6 +1,7 @@
 /** Where a command writes and what it reads from its process: injectable for tests. */
 export interface CliIo {
-  stdout: { write(s: string): unknown; isTTY?: boolean };
+  /** `write` returns false when the stream's buffer is full; `once('drain')` then says when to go on */
+  stdout: { write(s: string): unknown; isTTY?: boolean; once?(event: 'drain', listener: () => void): unknown };
   stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
   cwd: string;

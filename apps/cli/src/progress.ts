@@ -177,7 +177,7 @@ export class ProgressPrinter {
 }
 
 /** Per-step timing from the log, for the summary table. */
-export function stepTimings(events: readonly LoggedEvent[], executionId: string): Map<string, number> {
+export function stepTimings(events: Iterable<LoggedEvent>, executionId: string): Map<string, number> {
   const start = new Map<string, string>();
   const total = new Map<string, number>();
   for (const e of events) {
@@ -191,13 +191,29 @@ export function stepTimings(events: readonly LoggedEvent[], executionId: string)
   return total;
 }
 
-/** The final summary table (stderr) of a run or a replay. */
+/**
+ * The final summary table (stderr) of a run or a replay. `events` (default: the document's) is
+ * walked once: a lazy sequence from the log keeps a long run's events out of memory.
+ */
 export function summaryTable(
   doc: { execution_id: string; status: string; error: { kind?: string; code?: string; message?: string; step?: string } | null; steps: Record<string, { status?: string; runs: number }>; events: readonly LoggedEvent[] },
   io: CliIo,
+  events: Iterable<LoggedEvent> = doc.events,
 ): string {
   const c = colorizer(io);
-  const timings = stepTimings(doc.events, doc.execution_id);
+  let first: LoggedEvent | undefined;
+  let last: LoggedEvent | undefined;
+  const timings = stepTimings(
+    (function* own() {
+      for (const e of events) {
+        if (e.execution_id !== doc.execution_id) continue;
+        first ??= e;
+        last = e;
+        yield e;
+      }
+    })(),
+    doc.execution_id,
+  );
   const rows = Object.entries(doc.steps).map(([name, s]) => [name, s.status ?? '-', String(s.runs), formatDuration(timings.get(name) ?? null)]);
   const head = ['STEP', 'STATUS', 'RUNS', 'TIME'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -207,8 +223,6 @@ export function summaryTable(
     return r[1] === 'failed' ? c.red(s) : r[1] === 'cancelled' || r[1] === 'skipped' ? c.yellow(s) : s;
   };
   let out = `\n${c.bold(fmt(head))}\n${rows.map(paint).join('\n')}\n`;
-  const first = doc.events.find((e) => e.execution_id === doc.execution_id);
-  const last = [...doc.events].reverse().find((e) => e.execution_id === doc.execution_id);
   const total = formatDuration(ms(first?.ts, last?.ts));
   const statusText = doc.status === 'completed' ? c.green(doc.status) : doc.status === 'failed' ? c.red(doc.status) : c.yellow(doc.status);
   out += `\n${statusText}${total ? ` in ${total}` : ''} ${c.dim(`(execution ${doc.execution_id})`)}\n`;

@@ -222,6 +222,11 @@ class SpillFile {
     return text.slice(0, -1).split('\n');
   }
 
+  /** number of chunks written */
+  get chunks(): number {
+    return this.offsets.length - 1;
+  }
+
   /** every spilled event, in log order */
   readAll(): LoggedEvent[] {
     const out: LoggedEvent[] = [];
@@ -241,6 +246,19 @@ class SpillFile {
     this.closed = true;
     closeSync(this.fd);
   }
+}
+
+const EXECUTION_KEY = '"execution_id":"';
+
+/**
+ * Whether a logged event's JSON line is of `executionId`: the first `"execution_id":"` of the line
+ * is the envelope's (it precedes `payload`, and inside a JSON string every quote is escaped).
+ */
+function envelopeExecutionIs(line: string, executionId: string): boolean {
+  const at = line.indexOf(EXECUTION_KEY);
+  if (at < 0) return false;
+  const from = at + EXECUTION_KEY.length;
+  return line.startsWith(executionId, from) && line.charCodeAt(from + executionId.length) === 34; // closing quote
 }
 
 class TreeLog {
@@ -265,6 +283,31 @@ class TreeLog {
   idAt(pos: number): unknown {
     if (pos >= this.base) return this.tail[pos - this.base].event_id;
     return (JSON.parse((this.spill as SpillFile).line(pos)) as { event_id?: unknown }).event_id;
+  }
+
+  /**
+   * The JSON text of each event of `executionId` (null: every event of the tree), in log order:
+   * spilled lines as written, one chunk in memory at a time; tail events serialized.
+   */
+  *jsonLines(executionId: string | null): Generator<string> {
+    const mine = executionId === null || this.executions.size === 1 ? null : executionId;
+    const spill = this.spill;
+    if (spill !== null) {
+      for (let i = 0; i < spill.chunks; i++) for (const line of spill.lines(i)) if (mine === null || envelopeExecutionIs(line, mine)) yield line;
+    }
+    for (const e of this.tail) if (mine === null || e.execution_id === mine) yield JSON.stringify(e);
+  }
+
+  /** Each event of `executionId` (null: the whole tree), in log order; spilled ones parsed back one chunk at a time. */
+  *iterate(executionId: string | null): Generator<LoggedEvent> {
+    const mine = executionId === null || this.executions.size === 1 ? null : executionId;
+    const spill = this.spill;
+    if (spill !== null) {
+      for (let i = 0; i < spill.chunks; i++) {
+        for (const line of spill.lines(i)) if (mine === null || envelopeExecutionIs(line, mine)) yield JSON.parse(line) as LoggedEvent;
+      }
+    }
+    for (const e of this.tail) if (mine === null || e.execution_id === mine) yield e;
   }
 
   /** every event, in log order: the spilled ones parsed back, then the tail (a copy when anything was spilled) */
@@ -443,6 +486,21 @@ export class EventLog {
     if (tree === undefined) return [];
     const all = tree.all();
     return tree.executions.size === 1 ? all : all.filter((e) => e.execution_id === executionId);
+  }
+
+  /**
+   * Events of one execution (not its children), in log order, as a lazy sequence: spilled events
+   * are parsed back one chunk at a time, so a long run can be walked without holding its log.
+   */
+  iterate(executionId: string): Iterable<LoggedEvent> {
+    const tree = this.treeOfExec.get(executionId);
+    return tree === undefined ? [] : tree.iterate(executionId);
+  }
+
+  /** `iterate`, as each event's JSON text (spilled lines reused as written). */
+  jsonLines(executionId: string): Iterable<string> {
+    const tree = this.treeOfExec.get(executionId);
+    return tree === undefined ? [] : tree.jsonLines(executionId);
   }
 
   /** Every event of an execution tree (root and descendants), in log order. */

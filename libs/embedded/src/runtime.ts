@@ -73,6 +73,9 @@ function abortError(signal: AbortSignal): Error {
  * the input, processes it, appends the events it emitted, arms/clears timers, broadcasts controls,
  * then publishes the commands (outbox order, T4.1).
  */
+/** characters of the `--json` document handed to the writer at a time (writeDocument) */
+const DOCUMENT_CHUNK_CHARS = 1 << 20;
+
 /** a settled promise: `.then` on it queues a microtask (scheduleDrain) */
 const SETTLED: Promise<void> = Promise.resolve();
 
@@ -230,6 +233,13 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
   function engineEnv(seq: number) {
     // one literal per shape (a conditional spread per input costs a slow object copy)
     return storeValue ? { seq, now: nowIso(), producerId: SCHEDULER_ID, hydrate, storeValue } : { seq, now: nowIso(), producerId: SCHEDULER_ID, hydrate };
+  }
+
+  function documentOf(executionId: string, withEvents: boolean): RunDocument {
+    const exec = execs.get(executionId);
+    if (!exec) throw new NoetlError('NOT_FOUND', `unknown execution ${executionId}`);
+    const doc = buildDocument(exec.state, withEvents ? log.events(executionId) : [], hydrate);
+    return exec.crash ? { ...doc, status: 'failed', error: exec.crash } : doc;
   }
 
   function processOne(input: NoetlEvent): void {
@@ -462,6 +472,20 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
     },
   };
 
+  /** `children` whose `wait` releases the worker slot while it waits (see startWorkers: parking) */
+  const parkingChildren = (park: () => () => void): ChildExecutions => ({
+    start: children.start,
+    cancel: children.cancel,
+    async wait(executionId, signal) {
+      const unpark = park();
+      try {
+        return await children.wait(executionId, signal);
+      } finally {
+        unpark();
+      }
+    },
+  });
+
   // ------------------------------------------------------------------ workers
   let pool: WorkerPool | null = null;
   const ensureWorkers = (): void => {
@@ -472,13 +496,13 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
       control,
       heartbeatMs: opts.heartbeatMs ?? 15_000,
       log: logLine,
-      deps: (workerId) => ({
+      deps: (workerId, park) => ({
         workerId,
         tools: getTools(),
         results,
         hydrate,
         credentials,
-        children,
+        children: parkingChildren(park),
         // the inbox takes the event synchronously: no promise per event (see WorkerDeps.emit)
         emit: (ev: NoetlEvent): void => enqueue(ev),
         now,
@@ -541,11 +565,27 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
     events: (executionId) => log.events(executionId),
     treeEvents: (rootId) => log.tree(rootId),
 
-    async document(executionId): Promise<RunDocument> {
-      const exec = execs.get(executionId);
-      if (!exec) throw new NoetlError('NOT_FOUND', `unknown execution ${executionId}`);
-      const doc = buildDocument(exec.state, log.events(executionId), hydrate);
-      return exec.crash ? { ...doc, status: 'failed', error: exec.crash } : doc;
+    iterateEvents: (executionId) => log.iterate(executionId),
+
+    async document(executionId, opts): Promise<RunDocument> {
+      return documentOf(executionId, opts?.events !== false);
+    },
+
+    async writeDocument(executionId, write): Promise<void> {
+      const head = JSON.stringify(documentOf(executionId, false));
+      // `events` is the document's last key: everything before its `[]}` is the head
+      if (!head.endsWith('"events":[]}')) throw new Error('writeDocument: the document does not end with its events');
+      let chunk = head.slice(0, -2);
+      let first = true;
+      for (const line of log.jsonLines(executionId)) {
+        chunk += first ? line : `,${line}`;
+        first = false;
+        if (chunk.length >= DOCUMENT_CHUNK_CHARS) {
+          await write(chunk);
+          chunk = '';
+        }
+      }
+      await write(`${chunk}]}`);
     },
 
     status: (executionId) => execs.get(executionId)?.state.status,

@@ -213,3 +213,75 @@ describe('scenario 22: sub-playbooks (embedded, child files, real python)', () =
     expect(count(rt.events(id), 'execution.cancel_requested')).toBe(0);
   });
 });
+
+describe('parking (runtime.md §12 item 5): a task waiting for its child releases its worker slot', () => {
+  const pd = scenarioDir('scn-park');
+  pd.write(
+    'lib/leaf.yaml',
+    playbook('park_leaf', `workload: { n: 0 }
+workflow:
+  - step: start
+    tool: { kind: noop, result: { leaf: "{{ n }}" } }
+`),
+  );
+  pd.write(
+    'lib/mid.yaml',
+    playbook('park_mid', `workload: { n: 0 }
+workflow:
+  - step: start
+    loop: { in: [1, 2, 3], iterator: k, spec: { mode: parallel, max_in_flight: 3 } }
+    tool: { kind: playbook, path: leaf, input: { n: "{{ n * 10 + iter.k }}" } }
+`),
+  );
+  const TOP = pd.write(
+    'top.yaml',
+    playbook('park_top', `workflow:
+  - step: start
+    loop: { in: "{{ range(0, 6) | list }}", iterator: n, spec: { mode: parallel, max_in_flight: 6 } }
+    tool: { kind: playbook, path: lib/mid, input: { n: "{{ iter.n }}" } }
+    next: { arcs: [ { step: sum } ] }
+  - step: sum
+    tool: { kind: noop, result: { leaves: "{{ start.results | map(attribute='results') | sum(start=[]) | map(attribute='leaf') | list }}" } }
+`),
+  );
+  const BROKEN = pd.write(
+    'top-broken.yaml',
+    playbook('park_top_broken', `workflow:
+  - step: start
+    loop: { in: "{{ range(0, 6) | list }}", iterator: n, spec: { mode: parallel, max_in_flight: 6 } }
+    tool: { kind: playbook, path: lib/mid_broken }
+`),
+  );
+  pd.write(
+    'lib/mid_broken.yaml',
+    playbook('park_mid_broken', `workflow:
+  - step: start
+    loop: { in: [1, 2, 3], iterator: k, spec: { mode: parallel, max_in_flight: 3 } }
+    tool: { kind: playbook, path: no_such_playbook }
+`),
+  );
+  // one worker loop, 6 parents x 3 children x 1 grandchild in flight at once: without parking the
+  // first parent's wait holds the only loop and nothing else ever runs
+  const rt = useRuntime(pd, { workers: 1 }, pd.cleanup);
+
+  it('a parallel loop of nested sub-playbook calls wider than the worker count completes', async () => {
+    const id = await rt.submit(TOP);
+    const out = await rt.waitForTerminal(id);
+    expect(out.status).toBe('completed');
+    const leaves = (out.result as { leaves: number[] }).leaves;
+    expect(leaves).toEqual([0, 1, 2, 3, 4, 5].flatMap((n) => [1, 2, 3].map((k) => n * 10 + k)));
+    const tree = rt.treeEvents(id);
+    expect(new Set(tree.map((e) => e.execution_id)).size).toBe(1 + 6 + 18);
+    // stand-in loops run the work of parked ones: more than one worker id appears in the log
+    expect(new Set(tree.filter((e) => e.source === 'worker').map((e) => e.producer_id)).size).toBeGreaterThan(1);
+  });
+
+  it('children failing together end the tree (resumed loops retire one at a time, never all at once)', async () => {
+    for (let i = 0; i < 5; i++) {
+      const id = await rt.submit(BROKEN);
+      const out = await rt.waitForTerminal(id);
+      expect(out.status).toBe('failed');
+      expect(out.error).toMatchObject({ kind: 'child_failed' });
+    }
+  });
+});

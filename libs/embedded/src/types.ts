@@ -105,8 +105,20 @@ export interface EmbeddedRuntime {
   events(executionId: string): readonly LoggedEvent[];
   /** Every event of the execution's tree (children included), in log order. */
   treeEvents(rootExecutionId: string): readonly LoggedEvent[];
-  /** The `--json` document (results hydrated). */
-  document(executionId: string): Promise<RunDocument>;
+  /**
+   * The execution's events in log order as a lazy sequence (spilled events are read back one chunk
+   * at a time): for walking a long run's log without holding it.
+   */
+  iterateEvents(executionId: string): Iterable<LoggedEvent>;
+  /** The `--json` document (results hydrated); `events: false` leaves its `events` list empty. */
+  document(executionId: string, opts?: { events?: boolean }): Promise<RunDocument>;
+  /**
+   * Writes `JSON.stringify(await document(executionId))` through `write`, in chunks: the events
+   * are streamed from the log (spilled lines reused as written), so a document too large for one
+   * string (a run of millions of events) can still be printed. `write` may return a promise
+   * (backpressure), which is awaited.
+   */
+  writeDocument(executionId: string, write: (chunk: string) => void | Promise<void>): Promise<void>;
   /** Current status (`running`, ..., or undefined when unknown). */
   status(executionId: string): string | undefined;
   /** Observes every event appended to the log (progress output). */

@@ -8,13 +8,20 @@ export interface WorkerPoolOptions {
   control: ControlChannel<ControlMessage>;
   /** in-progress ack period while a command runs (T9.1) */
   heartbeatMs: number;
-  deps(workerId: string): WorkerDeps;
+  /**
+   * The dependencies of one worker loop. `park` releases the loop's slot while its command only
+   * waits (a `kind: playbook` task waiting for its child, runtime.md §12 item 5): the pool runs a
+   * stand-in loop until the returned `unpark` is called.
+   */
+  deps(workerId: string, park: () => () => void): WorkerDeps;
   log(line: string): void;
 }
 
 export interface WorkerPool {
   /** commands being executed right now */
   readonly running: number;
+  /** worker loops alive right now: `count`, plus stand-ins for parked commands (until they retire) */
+  readonly loops: number;
   /** stop pulling, abort running commands, wait for the loops (at most `graceMs`) */
   stop(graceMs: number): Promise<void>;
 }
@@ -43,6 +50,12 @@ const CONTROLLER_REUSE = 1024;
  * runCommand removes every listener it adds before it returns. One pool-wide heartbeat timer
  * in-progress-acks every running delivery each `heartbeatMs` (not one interval per command): a
  * running command still gets an in-progress ack at least every `heartbeatMs`.
+ *
+ * Parking (runtime.md §12 item 5, MAY): a command that only waits — a parent's `kind: playbook`
+ * task waiting for its child — calls `park()`, and the pool starts a stand-in loop so that `count`
+ * loops keep pulling work. Without it, a parallel loop of sub-playbook calls with `max_in_flight` >=
+ * the worker count holds every loop waiting for children that no loop is left to run: a deadlock.
+ * `unpark()` lowers the target again; a loop above the target retires after its current command.
  */
 export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
   const stopper = new AbortController();
@@ -69,14 +82,54 @@ export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
 
   // plain flags instead of AbortSignal getters on the per-command path
   let stopped = false;
-  const loops = Array.from({ length: Math.max(1, opts.count) }, async (_, i) => {
-    const workerId = `embedded-worker-${i + 1}`;
-    const deps = opts.deps(workerId);
+  const count = Math.max(1, opts.count);
+  /** loops that should be pulling work: `count` + parked commands */
+  let target = count;
+  let alive = 0;
+  let started = 0;
+  const running = new Set<Promise<void>>();
+  const spawn = (): void => {
+    const p = workerLoop(++started);
+    running.add(p);
+    void p.finally(() => running.delete(p));
+  };
+  const park = (): (() => void) => {
+    let parked = true;
+    target++;
+    if (alive < target && !stopped) spawn();
+    return () => {
+      if (!parked) return;
+      parked = false;
+      target--;
+    };
+  };
+
+  const workerLoop = async (n: number): Promise<void> => {
+    alive++;
+    const workerId = `embedded-worker-${n}`;
+    const deps = opts.deps(workerId, park);
     const r: Running = { command: null, abort: new AbortController(), delivery: null };
     slots.push(r);
+    let retired = false;
+    try {
+      retired = await pull(r, workerId, deps);
+    } finally {
+      if (!retired) alive--;
+      slots.splice(slots.indexOf(r), 1);
+    }
+  };
+
+  /** Runs commands until the pool stops (false) or this loop retires (true, `alive` already lowered). */
+  const pull = async (r: Running, workerId: string, deps: WorkerDeps): Promise<boolean> => {
     let signal = r.abort.signal;
     let uses = 0;
     while (!stopped) {
+      // a loop above the target (a parked command resumed) retires between commands; `alive` is
+      // lowered here, synchronously, so that two loops finishing together cannot both retire
+      if (alive > target) {
+        alive--;
+        return true;
+      }
       const d = await opts.queue.next(stopper.signal);
       if (!d) break;
       if (signal.aborted || uses >= CONTROLLER_REUSE) {
@@ -103,13 +156,18 @@ export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
       }
       if ((cmd.keychain?.length ?? 0) > 0) uses = CONTROLLER_REUSE;
     }
-  });
+    return false;
+  };
+  for (let i = 0; i < count; i++) spawn();
 
   return {
     get running() {
       let n = 0;
       forEachRunning(() => n++);
       return n;
+    },
+    get loops() {
+      return alive;
     },
     async stop(graceMs: number) {
       stopped = true;
@@ -120,7 +178,7 @@ export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
         if (!r.abort.signal.aborted) r.abort.abort('runtime closed');
       });
       let t: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(loops), new Promise((res) => (t = setTimeout(res, graceMs)))]);
+      await Promise.race([Promise.all([...running]), new Promise((res) => (t = setTimeout(res, graceMs)))]);
       if (t) clearTimeout(t);
     },
   };

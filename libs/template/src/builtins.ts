@@ -358,6 +358,16 @@ def('min', [['case_sensitive', false], ['attribute', null]], (_c, v, [cs, a]) =>
 def('max', [['case_sensitive', false], ['attribute', null]], (_c, v, [cs, a]) => minMax(v, cs, a, 1));
 def('sum', [['attribute', null], ['start', 0]], (_c, v, [attr, start]) => {
   const g = attr === null || attr === undefined ? undefined : attrGetter(attr);
+  if (Array.isArray(start)) {
+    // Python's sum over lists, as Jinja2 runs it: `sum(start=[])` concatenates (flattens one level)
+    let out: unknown[] = start.slice();
+    for (const x of toList(v)) {
+      const item = g ? g(x) : x;
+      if (!Array.isArray(item)) fail(`sum with a list start expects lists, got ${typeName(item)}`);
+      out = out.concat(item);
+    }
+    return out;
+  }
   let total = num(start, 'sum start');
   for (const x of toList(v)) total += num(g ? g(x) : x, 'sum');
   return finite(total, 'sum');

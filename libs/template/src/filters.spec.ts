@@ -268,10 +268,12 @@ cases(
     ['[] | sum', 0],
     ["users | sum(attribute='age')", 90],
     ['[1.5, 2.5] | sum(start=10)', 14],
+    ['[[1, 2], [3], []] | sum(start=[])', [1, 2, 3]],
+    ["[{'x': [1]}, {'x': [2, 3]}] | sum(attribute='x', start=[0])", [0, 1, 2, 3]],
   ],
   V,
 );
-errors('sum', [["[1, 'a'] | sum", /sum expects a number/]]);
+errors('sum', [["[1, 'a'] | sum", /sum expects a number/], ['[[1], 2] | sum(start=[])', /sum with a list start expects lists, got/]]);
 cases(
   'sort',
   [

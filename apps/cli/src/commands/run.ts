@@ -4,6 +4,7 @@ import { NoetlError } from '@noetl/common';
 import {
   createEmbeddedRuntime, credentialsFromEnv, loadCredentialsFile, PlaybookRejectedError, streamTreeEvents, type CredentialMap, type EventsFile, type RunDocument,
 } from '@noetl/embedded';
+import type { LoggedEvent } from '@noetl/events';
 import { parseArgs, UsageError } from '../args';
 import { diagnosticJson, formatDiagnosticWithExcerpt } from '../diagnostics-format';
 import { colorizer, type CliIo } from '../io';
@@ -39,18 +40,29 @@ export function loadRunCredentials(file: string | undefined, io: CliIo): Credent
   }
 }
 
-/** Short text of what a cancellation stopped, from the `execution.cancelled` event. */
-function cancelledText(doc: RunDocument): string {
-  const ev = [...doc.events].reverse().find((e) => e.event_type === 'execution.cancelled' && e.execution_id === doc.execution_id);
-  if (!ev || ev.event_type !== 'execution.cancelled') return '';
+/** Short text of what a cancellation stopped, from the `execution.cancelled` event (one pass over the log). */
+function cancelledText(doc: RunDocument, events: Iterable<LoggedEvent>): string {
+  let ev: LoggedEvent | undefined;
   const stepByRun = new Map<string, string>();
-  for (const e of doc.events) if (e.event_type === 'step.scheduled' && e.step_run_id && e.step) stepByRun.set(e.step_run_id, e.step);
+  for (const e of events) {
+    if (e.execution_id !== doc.execution_id) continue;
+    if (e.event_type === 'execution.cancelled') ev = e;
+    else if (e.event_type === 'step.scheduled' && e.step_run_id && e.step) stepByRun.set(e.step_run_id, e.step);
+  }
+  if (!ev || ev.event_type !== 'execution.cancelled') return '';
   const runs = ev.payload.cancelled_step_runs.map((r) => stepByRun.get(r) ?? r);
   const tokens = ev.payload.discarded_tokens.length;
   const parts: string[] = [];
   parts.push(runs.length ? `cancelled step run${runs.length > 1 ? 's' : ''}: ${runs.join(', ')}` : 'no step run was in flight');
   if (tokens) parts.push(`${tokens} pending token${tokens > 1 ? 's' : ''} discarded`);
   return parts.join('; ');
+}
+
+/** Writes to stdout, waiting for 'drain' when its buffer is full (a pipe read slower than we write). */
+function writeOut(io: CliIo, chunk: string): void | Promise<void> {
+  if (io.stdout.write(chunk) !== false || !io.stdout.once) return;
+  const once = io.stdout.once.bind(io.stdout);
+  return new Promise((resolve) => once('drain', resolve));
 }
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
@@ -121,17 +133,20 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     const outcome = await rt.waitForTerminal(executionId);
     off();
     progress?.finish();
-    const doc = await rt.document(executionId);
 
     if (eventsFile) {
       eventsFile.close();
       if (!json) io.stderr.write(c.dim(`${eventsFile.count} events written to ${args.options['events-out']}\n`));
     }
     if (json) {
-      io.stdout.write(`${JSON.stringify(doc)}\n`);
+      // streamed: the events of a long run do not fit in one string
+      await rt.writeDocument(executionId, (chunk) => writeOut(io, chunk));
+      await writeOut(io, '\n');
     } else {
-      io.stderr.write(summaryTable(doc, io));
-      if (outcome.status === 'cancelled') io.stderr.write(`${cancelledText(doc)}\n`);
+      // the events are walked from the log, not held in a document
+      const doc = await rt.document(executionId, { events: false });
+      io.stderr.write(summaryTable(doc, io, rt.iterateEvents(executionId)));
+      if (outcome.status === 'cancelled') io.stderr.write(`${cancelledText(doc, rt.iterateEvents(executionId))}\n`);
       if (outcome.status === 'completed' && outcome.result !== undefined && outcome.result !== null) {
         const text = JSON.stringify(outcome.result);
         io.stdout.write(`${text.length > 2000 ? `${text.slice(0, 1997)}...` : text}\n`);
