@@ -603,7 +603,12 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
       for (const exec of execs.values()) {
         for (const w of [...exec.waiters]) w.resolve(outcomeOf(exec));
       }
-      if (ownTools && tools) await tools.close().catch((e: unknown) => logLine(`closing tools: ${(e as Error).message}`));
+      if (ownTools && tools) {
+        // a cancelled shell command that ignores SIGTERM is given its grace before SIGKILL (runtime §11 step 3)
+        const slow = setTimeout(() => logLine('waiting for cancelled tool processes to stop (SIGTERM sent; SIGKILL after the 5 s grace)'), 500);
+        await tools.close().catch((e: unknown) => logLine(`closing tools: ${(e as Error).message}`));
+        clearTimeout(slow);
+      }
       log.close(); // removes the spill files (events still in memory stay readable)
     },
   };

@@ -73,6 +73,33 @@ export class StreamCapture {
   }
 }
 
+/**
+ * Process groups of detached children that have not exited yet. At process exit every one still
+ * alive is SIGKILLed: a detached group outlives its parent, so a child that ignored SIGTERM and was
+ * still in its kill grace when the process exited would otherwise run on as an orphan.
+ */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function killLiveGroups(): void {
+  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+  liveGroups.clear();
+}
+
+/** Records a detached child's process group until `untrackGroup` (see liveGroups). */
+export function trackGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  liveGroups.add(pid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', killLiveGroups);
+  }
+}
+
+export function untrackGroup(pid: number | undefined): void {
+  if (pid !== undefined) liveGroups.delete(pid);
+}
+
 /** Kill a detached child's whole process group (falls back to the process itself). */
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;

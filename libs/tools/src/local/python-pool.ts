@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { killGroup, StreamCapture, TAIL_BYTES } from './process-io';
+import { killGroup, StreamCapture, TAIL_BYTES, trackGroup, untrackGroup } from './process-io';
 
 /** One task as sent to the interpreter (see python-worker.py for the protocol). */
 export interface PythonTaskRequest {
@@ -206,6 +206,7 @@ export class PythonProcess {
       env: { ...process.env, PYTHONIOENCODING: 'utf-8' },
     });
     this.pid = this.child.pid;
+    trackGroup(this.pid); // killed at process exit if still alive (see process-io liveGroups)
     this.requests = this.child.stdio[3] as Writable;
     const responses = this.child.stdio[4] as Readable;
     this.requests.on('error', () => undefined); // EPIPE after a crash: reported through 'exit'
@@ -241,7 +242,10 @@ export class PythonProcess {
       this.readyReject(new Error(`cannot start python interpreter '${pythonPath}': ${e.message}`));
       if (this.child.pid === undefined) this.onExit(null, null);
     });
-    this.child.on('exit', (code, signal) => this.onExit(code, signal));
+    this.child.on('exit', (code, signal) => {
+      untrackGroup(this.pid);
+      this.onExit(code, signal);
+    });
   }
 
   /** Run one task; resolves on the response, on process death, or after `signal` aborted and the process died. */

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createShellTool } from './shell-tool';
@@ -6,7 +7,23 @@ import { makeTestContext } from '../testing';
 
 jest.setTimeout(30_000);
 
+/** whether a process is alive; a zombie (killed, not reaped yet: this sandbox's init may never reap) is not */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 describe('shell tool (real sh processes)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'noetl-sh-grace-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const shell = createShellTool({ killGraceMs: 300 });
   const run = (config: Record<string, unknown>, ctx = makeTestContext()) => shell.run(config, ctx);
 
@@ -130,6 +147,40 @@ describe('shell tool (real sh processes)', () => {
     const pending = run({ command: "trap '' TERM; sleep 30 & wait; sleep 30" }, makeTestContext({ signal: ac.signal }));
     setTimeout(() => ac.abort(), 200);
     expect((await pending).error?.kind).toBe('cancelled');
+  });
+
+  it('close() waits out the kill grace of a command that ignores SIGTERM, then it is gone', async () => {
+    const tool = createShellTool({ killGraceMs: 400 });
+    const ac = new AbortController();
+    const pidFile = path.join(dir, 'stubborn.pid');
+    const pending = tool.run({ command: `echo $$ > ${pidFile}; trap '' TERM; while true; do sleep 0.1; done` }, makeTestContext({ signal: ac.signal }));
+    for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 20));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    ac.abort();
+    const t0 = Date.now();
+    await tool.close!();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300); // SIGTERM was ignored: SIGKILL after the grace
+    expect(alive(pid)).toBe(false);
+    expect((await pending).error?.kind).toBe('cancelled');
+  });
+
+  it('a process that exits while such a command is in its grace does not leave it running', async () => {
+    // a child node process runs the tool, cancels the command and exits at once
+    const script = `
+      const { createShellTool } = require(${JSON.stringify(path.join(__dirname, 'shell-tool'))});
+      const tool = createShellTool({ killGraceMs: 60000 });
+      const ac = new AbortController();
+      tool.run({ command: "echo $$ > ${path.join(dir, 'orphan.pid')}; trap '' TERM; while true; do sleep 0.1; done" }, { signal: ac.signal, log() {}, redact: (s) => s, timeoutMs: 60000 }).catch(() => {});
+      const fs = require('node:fs');
+      const t = setInterval(() => { if (fs.existsSync(${JSON.stringify(path.join(dir, 'orphan.pid'))})) { clearInterval(t); ac.abort(); setTimeout(() => process.exit(0), 50); } }, 20);
+    `;
+    execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.resolve(__dirname, '../../../..'), stdio: 'pipe', env: { ...process.env, TSX_TSCONFIG_PATH: path.resolve(__dirname, '../../../../tsconfig.json') } });
+    const pid = Number(readFileSync(path.join(dir, 'orphan.pid'), 'utf8'));
+    // SIGKILLed by the exit hook; the orphan is reaped by init a moment later
+    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    const left = alive(pid);
+    if (left) process.kill(-pid, 'SIGKILL'); // do not leave it running if the assertion fails
+    expect(left).toBe(false);
   });
 
   const bad: Array<[string, Record<string, unknown>, string]> = [

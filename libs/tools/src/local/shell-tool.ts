@@ -4,7 +4,7 @@ import { makeError } from '@noetl/common';
 import type { ToolContext, ToolHandler, ToolOutcome } from '../types';
 import { configFailure, errorOutcome, optString, optStringList, optStringMap, ToolConfigError } from '../config';
 import { effectiveTimeoutMs, KIND_DEFAULT_TIMEOUT_S } from '../timeout';
-import { killGroup, redactedTail, StreamCapture } from './process-io';
+import { killGroup, redactedTail, StreamCapture, trackGroup, untrackGroup } from './process-io';
 
 const SOURCE = 'shell';
 const FIELDS = ['cmds', 'command', 'shell', 'cwd', 'env', 'timeout_seconds'] as const;
@@ -38,16 +38,30 @@ interface CommandRun {
  * `{exit_code, stdout, stderr, results: [{index, exit_code, stdout, stderr}]}` (also on error),
  * streams capped at 1 MiB each and redacted.
  */
+/**
+ * Commands of one shell tool that have not exited yet. The worker reports a cancelled attempt at
+ * once, while the command may still be in its SIGTERM grace: `close()` waits for these (each gets
+ * SIGTERM if it has not yet, then SIGKILL when its grace ends), so a runtime that closes does not
+ * leave them running.
+ */
+type Live = Set<{ stop(): void; closed: Promise<void> }>;
+
 export function createShellTool(opts: ShellToolOptions = {}): ToolHandler {
   const killGraceMs = opts.killGraceMs ?? 5000;
+  const live: Live = new Set();
   return {
     kind: 'shell',
     fields: FIELDS,
-    run: (config, ctx) => runShell(config ?? {}, ctx, killGraceMs),
+    run: (config, ctx) => runShell(config ?? {}, ctx, killGraceMs, live),
+    async close() {
+      const waiting = [...live];
+      for (const l of waiting) l.stop();
+      await Promise.all(waiting.map((l) => l.closed));
+    },
   };
 }
 
-async function runShell(config: Record<string, unknown>, ctx: ToolContext, killGraceMs: number): Promise<ToolOutcome> {
+async function runShell(config: Record<string, unknown>, ctx: ToolContext, killGraceMs: number, live: Live): Promise<ToolOutcome> {
   let commands: string[];
   let shell: string;
   let cwd: string | undefined;
@@ -83,7 +97,7 @@ async function runShell(config: Record<string, unknown>, ctx: ToolContext, killG
   let truncated = false;
   let last: CommandRun | undefined;
   for (let index = 0; index < commands.length; index++) {
-    const run = await runOne(shell, commands[index], cwd, env, deadline, ctx.signal, killGraceMs);
+    const run = await runOne(shell, commands[index], cwd, env, deadline, ctx.signal, killGraceMs, live);
     last = run;
     if (run.spawnError) {
       return errorOutcome(ctx, SOURCE, 'config', 'CONFIG', `cannot start shell '${shell}': ${run.spawnError.message}`, { details: { field: 'shell' } });
@@ -145,6 +159,7 @@ function runOne(
   deadline: number,
   signal: AbortSignal,
   killGraceMs: number,
+  live: Live,
 ): Promise<CommandRun> {
   return new Promise<CommandRun>((resolve) => {
     const run: CommandRun = { exitCode: null, signal: null, stdout: new StreamCapture(), stderr: new StreamCapture() };
@@ -160,6 +175,7 @@ function runOne(
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group, so a timeout kills the whole pipeline
     });
+    trackGroup(child.pid);
     let graceTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       run.stopped = 'timeout';
@@ -171,6 +187,9 @@ function runOne(
       killGroup(child.pid, 'SIGTERM');
       graceTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), killGraceMs);
     };
+    let closedResolve!: () => void;
+    const entry = { stop: onAbort, closed: new Promise<void>((r) => (closedResolve = r)) };
+    live.add(entry);
     signal.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (c: Buffer) => run.stdout.write(c));
     child.stderr.on('data', (c: Buffer) => run.stderr.write(c));
@@ -181,6 +200,9 @@ function runOne(
     child.on('close', (code, sig) => {
       clearTimeout(timer);
       if (graceTimer) clearTimeout(graceTimer);
+      untrackGroup(child.pid);
+      live.delete(entry);
+      closedResolve();
       signal.removeEventListener('abort', onAbort);
       run.exitCode = run.stopped ? null : code ?? (sig ? 128 + signalNumber(sig) : null);
       run.signal = sig;
