@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LoggedEvent } from '@noetl/events';
 import type { EmbeddedRuntime } from './types';
@@ -10,6 +10,8 @@ const FLUSH_MS = 200;
 
 export interface EventsFile {
   readonly path: string;
+  /** starts writing `rootExecutionId`'s tree log: the events logged so far, then each new one (once) */
+  follow(rt: Pick<EmbeddedRuntime, 'subscribe' | 'treeEvents'>, rootExecutionId: string): void;
   /** events written so far */
   readonly count: number;
   /** writes what is buffered (synchronously): call before a hard exit */
@@ -28,8 +30,31 @@ export interface EventsFile {
  * instead of nothing — and a long run never holds its whole log as one string.
  */
 export function streamTreeEvents(rt: Pick<EmbeddedRuntime, 'subscribe' | 'treeEvents'>, rootExecutionId: string, path: string): EventsFile {
-  mkdirSync(dirname(path), { recursive: true });
+  const f = openEventsFile(path);
+  f.follow(rt, rootExecutionId);
+  return f;
+}
+
+/**
+ * Creates the missing directories of `dir` one level at a time: `mkdirSync(..., {recursive: true})`
+ * spins forever on some paths (e.g. under /proc) instead of failing.
+ */
+function ensureDir(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) ensureDir(parent);
+  mkdirSync(dir);
+}
+
+/**
+ * Opens (creates or truncates) the events file before anything runs, so that a path that cannot be
+ * written fails up front (throws the fs error); `follow` then streams a tree's log into it.
+ */
+export function openEventsFile(path: string): EventsFile {
+  ensureDir(dirname(path));
   const fd = openSync(path, 'w');
+  let rootExecutionId = '';
+  let off: () => void = () => undefined;
   const buf = Buffer.allocUnsafe(BUFFER_BYTES);
   let pending = 0;
   let count = 0;
@@ -37,8 +62,8 @@ export function streamTreeEvents(rt: Pick<EmbeddedRuntime, 'subscribe' | 'treeEv
   let timer: NodeJS.Timeout | null = null;
 
   const writeAll = (b: Buffer): void => {
-    let off = 0;
-    while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+    let at = 0;
+    while (at < b.length) at += writeSync(fd, b, at, b.length - at);
   };
   const flush = (): void => {
     if (timer !== null) {
@@ -68,14 +93,18 @@ export function streamTreeEvents(rt: Pick<EmbeddedRuntime, 'subscribe' | 'treeEv
     }
   };
 
-  for (const e of rt.treeEvents(rootExecutionId)) add(e);
-  const off = rt.subscribe(add);
   // an uncaught error or process.exit() still writes what is buffered ('exit' handlers run synchronously)
   const onExit = (): void => flush();
   process.on('exit', onExit);
 
   return {
     path,
+    follow(rt, root) {
+      if (rootExecutionId !== '' || closed) throw new Error('events file: follow() once, before close()');
+      rootExecutionId = root;
+      for (const e of rt.treeEvents(root)) add(e);
+      off = rt.subscribe(add);
+    },
     get count() {
       return count;
     },

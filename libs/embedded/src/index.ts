@@ -14,7 +14,7 @@ export { WorkQueue, ControlChannel } from './bus';
 export type { Delivery, MaxDeliverAdvisory, WorkQueueOptions } from './bus';
 export { EventLog, parseJsonl, DEFAULT_MEMORY_EVENTS, DEFAULT_MEMORY_BYTES } from './log';
 export type { EventLogOptions, ParseJsonlOptions } from './log';
-export { streamTreeEvents } from './events-file';
+export { openEventsFile, streamTreeEvents } from './events-file';
 export type { EventsFile } from './events-file';
 export { TimerService } from './timers';
 export type { TimerEntry } from './timers';

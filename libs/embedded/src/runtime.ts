@@ -556,6 +556,28 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
       });
     },
 
+    liveDescendants(executionId) {
+      const out: string[] = [];
+      const walk = (id: string): void => {
+        const exec = execs.get(id);
+        if (!exec) return;
+        for (const child of exec.children) {
+          const c = execs.get(child);
+          if (c && !isTerminal(c.state) && !c.crash) out.push(child);
+          walk(child);
+        }
+      };
+      walk(executionId);
+      return out;
+    },
+
+    async waitForDescendants(executionId, signal) {
+      // children started while waiting (a live child's own sub-playbooks) are found on the next pass
+      for (let live = rt.liveDescendants(executionId); live.length > 0; live = rt.liveDescendants(executionId)) {
+        await Promise.all(live.map((id) => rt.waitForTerminal(id, signal)));
+      }
+    },
+
     async cancel(executionId, reason = 'cancelled by request') {
       const exec = execs.get(executionId);
       if (!exec) return false;

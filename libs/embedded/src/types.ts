@@ -99,6 +99,13 @@ export interface EmbeddedRuntime {
   submit(target: SubmitTarget, payload?: Record<string, unknown>, opts?: SubmitOptions): Promise<string>;
   /** Resolves when the execution is terminal (rejects if `signal` aborts first). */
   waitForTerminal(executionId: string, signal?: AbortSignal): Promise<ExecutionOutcome>;
+  /**
+   * Non-terminal executions started below this one (children, grandchildren...): children started
+   * with `wait: false`, or still being cancelled after their parent ended.
+   */
+  liveDescendants(executionId: string): string[];
+  /** Resolves when every execution below this one is terminal (rejects if `signal` aborts first). */
+  waitForDescendants(executionId: string, signal?: AbortSignal): Promise<void>;
   /** Requests cancellation (runtime.md §11); no-op for a terminal or unknown execution. */
   cancel(executionId: string, reason?: string): Promise<boolean>;
   /** The execution's events so far, in log order. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NoetlError } from '@noetl/common';
 import {
-  createEmbeddedRuntime, credentialsFromEnv, loadCredentialsFile, PlaybookRejectedError, streamTreeEvents, type CredentialMap, type EventsFile, type RunDocument,
+  createEmbeddedRuntime, credentialsFromEnv, loadCredentialsFile, PlaybookRejectedError, openEventsFile, type CredentialMap, type EventsFile, type RunDocument,
 } from '@noetl/embedded';
 import type { LoggedEvent } from '@noetl/events';
 import { parseArgs, UsageError } from '../args';
@@ -86,6 +86,15 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   });
   let unregister: (() => void) | null = null;
   let eventsFile: EventsFile | null = null;
+  if (args.options['events-out']) {
+    // opened before anything runs: a path that cannot be written is a usage error, not a half-run
+    try {
+      eventsFile = openEventsFile(resolve(io.cwd, args.options['events-out']));
+    } catch (e) {
+      await rt.close();
+      throw new UsageError(`cannot write --events-out ${args.options['events-out']}: ${(e as Error).message}`);
+    }
+  }
   try {
     let executionId: string;
     try {
@@ -108,7 +117,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     }
 
     // streamed while the execution runs: a crash or a kill leaves the log up to that moment
-    eventsFile = args.options['events-out'] ? streamTreeEvents(rt, executionId, resolve(io.cwd, args.options['events-out'])) : null;
+    eventsFile?.follow(rt, executionId);
     const progress = args.flags.quiet ? null : new ProgressPrinter(io, executionId);
     const off = progress ? rt.subscribe((e) => progress.onEvent(e)) : () => undefined;
     if (progress) {
@@ -123,6 +132,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       if (interrupts === 1) {
         io.stderr.write(c.yellow('\ninterrupt: cancelling the execution (Ctrl-C again to exit at once)\n'));
         void rt.cancel(executionId, 'interrupted by the user (SIGINT)');
+        // the execution may be over already, with children it started (`wait: false`) still running
+        for (const child of rt.liveDescendants(executionId)) void rt.cancel(child, 'interrupted by the user (SIGINT)');
       } else {
         io.stderr.write(c.red('\ninterrupt: exiting without waiting for the cancellation\n'));
         eventsFile?.flush();
@@ -131,6 +142,13 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     });
 
     const outcome = await rt.waitForTerminal(executionId);
+    // children still running (started with `wait: false`, or being cancelled after their parent
+    // ended) are part of the run: waited for, so their work and their terminal events are not lost
+    const live = rt.liveDescendants(executionId);
+    if (live.length > 0) {
+      if (!json) io.stderr.write(c.dim(`waiting for ${live.length} child execution${live.length > 1 ? 's' : ''} still running (Ctrl-C cancels)\n`));
+      await rt.waitForDescendants(executionId);
+    }
     off();
     progress?.finish();
 
