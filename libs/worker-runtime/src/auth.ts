@@ -24,7 +24,8 @@ export interface AuthResolverDeps {
  * - `{type, token | username | password | header | value ...}` inline fields;
  * - an alias map `{<alias>: <one of the above, plus tool:>}` (duckdb/ducklake/transfer, K1.7 third
  *   form) resolves to `{type: 'aliases', data: {<alias>: {type, tool, data}}}`.
- * Every string of the result is registered as a secret (T7.21).
+ * The secret fields of the result (passwords, tokens, keys; not host, user or database) are
+ * registered for redaction (T7.21, `SecretSet.addCredential`).
  */
 export function createAuthResolver(deps: AuthResolverDeps): (ref: unknown) => Promise<Credential> {
   const env = deps.env ?? process.env;
@@ -105,7 +106,7 @@ export function createAuthResolver(deps: AuthResolverDeps): (ref: unknown) => Pr
 
   return async (ref: unknown) => {
     const r = await one(ref);
-    deps.secrets.addDeep(r.data);
+    deps.secrets.addCredential(r.type, r.data);
     const out: Credential = { type: r.type, data: r.data };
     if (r.tool) (out as Credential & { tool?: string }).tool = r.tool;
     return out;

@@ -21,8 +21,8 @@ export type EntryFieldRenderer = (fields: Record<string, unknown>, keychain: obj
  * access is lazy by re-rendering: `run(fn)` renders with a `keychain` root whose unresolved
  * entries read as undefined while their names are recorded; if any was read, those entries are
  * resolved (in list order, each rendered against the earlier ones) and `fn` runs again. Only
- * entries a template actually reads are ever resolved. Every resolved string is registered as a
- * secret of the command (T7.21).
+ * entries a template actually reads are ever resolved. The secret values of a resolved entry are
+ * registered for the command (T7.21, `SecretSet.addKeychainEntry`).
  */
 export class KeychainAccess {
   /** declared entries; the shared empty map for a command without keychain (most commands: no Map per command) */
@@ -105,7 +105,7 @@ export class KeychainAccess {
       throw keychainUnresolved(name, `rendering its fields failed: ${(e as Error).message}`, e);
     }
     const got = await this.resolver.resolve(slot.def, this.info, fields, this.signal);
-    this.secrets.addDeep(got.value);
+    this.secrets.addKeychainEntry(slot.def.kind, got);
     (this.resolved ??= new Map()).set(name, got);
     return got;
   }
