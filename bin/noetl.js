@@ -27,18 +27,20 @@ function loadCli() {
   return require(path.join(root, 'apps/cli/src/main.ts'));
 }
 
-const { main } = loadCli();
+const { main, EXIT_STDOUT_CLOSED } = loadCli();
 
 let exiting = false;
 function finish(code) {
   if (exiting) return;
   exiting = true;
   process.exitCode = code;
-  // Flush stdout/stderr, then leave even if a driver left a handle open.
-  const done = () => process.exit(code);
-  if (process.stdout.writableNeedDrain) process.stdout.once('drain', done);
+  // Flush stdout/stderr, then leave even if a driver left a handle open. A reader that closed
+  // stdout before the end (`| head -c 20`) shows as EPIPE here: exit EXIT_STDOUT_CLOSED (141), as
+  // the 'error' guard of apps/cli/src/io.ts does when a write fails earlier.
+  const done = (err) => process.exit(err && (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') ? EXIT_STDOUT_CLOSED : code);
+  if (process.stdout.writableNeedDrain) process.stdout.once('drain', () => done());
   else process.stdout.write('', done);
-  setTimeout(done, 3000).unref();
+  setTimeout(() => done(), 3000).unref();
 }
 
 main(process.argv.slice(2)).then(finish, (err) => {

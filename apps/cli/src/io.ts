@@ -14,7 +14,40 @@ export interface CliIo {
   hardExit(code: number): void;
 }
 
+/**
+ * Exit code when stdout's reader went away (`noetl run f.yaml --json | head -c 20`): 128 + SIGPIPE,
+ * what a process killed by SIGPIPE reports in a shell (as `git log | head` does).
+ */
+export const EXIT_STDOUT_CLOSED = 141;
+
+interface ErrorEmitter {
+  on(event: 'error', listener: (err: Error & { code?: string }) => void): unknown;
+}
+
+const guarded = new WeakSet<object>();
+
+/**
+ * A closed pipe (EPIPE) must not crash the CLI with an unhandled 'error' event. stdout closed: its
+ * reader wants no more, so the process ends quietly at once with EXIT_STDOUT_CLOSED (the run's
+ * own files, e.g. `--events-out`, are flushed by their exit hooks). stderr closed: progress is
+ * dropped and the command goes on (losing diagnostics must not abort a run half way). Any other
+ * stream error is thrown as before. Installed once per stream.
+ */
+export function guardClosedPipes(streams: { stdout: ErrorEmitter; stderr: ErrorEmitter }, exit: (code: number) => void): void {
+  const guard = (stream: ErrorEmitter, onClosed: () => void) => {
+    if (guarded.has(stream)) return;
+    guarded.add(stream);
+    stream.on('error', (err) => {
+      if (err?.code === 'EPIPE' || err?.code === 'ERR_STREAM_DESTROYED') onClosed();
+      else throw err;
+    });
+  };
+  guard(streams.stdout, () => exit(EXIT_STDOUT_CLOSED));
+  guard(streams.stderr, () => undefined);
+}
+
 export function processIo(): CliIo {
+  guardClosedPipes(process, (code) => process.exit(code));
   return {
     stdout: process.stdout,
     stderr: process.stderr,

@@ -5,6 +5,8 @@
 import { UsageError } from './args';
 import { processIo, type CliIo } from './io';
 
+export { EXIT_STDOUT_CLOSED } from './io';
+
 export const VERSION = '0.1.0';
 
 export const USAGE = `noetl — NoETL v10 playbook engine
@@ -18,7 +20,7 @@ Usage:
   noetl --version
 
 Exit codes: 0 completed/valid/all passed, 1 failed or cancelled, 2 rejected before running
-(invalid playbook, bad arguments).
+(invalid playbook, bad arguments), 141 stdout closed by its reader (\`| head\`).
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
@@ -29,15 +31,16 @@ an in-memory event log and results under $NOETL_HOME/results (default ./.noetl/r
 
 Options:
   --payload JSON|@FILE     execution payload (merged over the workload); @FILE reads JSON/YAML
-  --set KEY=VALUE          set one payload key (dotted keys nest; VALUE parsed as JSON, else a string);
-                           repeatable, applied after --payload
+  --set KEY=VALUE          set one payload key (dotted keys nest; VALUE parsed as JSON, else a string;
+                           a number JS cannot hold exactly, e.g. 12345678901234567890 or 1e400, stays
+                           a string); repeatable, applied after --payload
   --credentials FILE       YAML/JSON map name -> {type, data}; also env NOETL_CREDENTIALS (path or inline JSON)
   --json                   print exactly one JSON document on stdout at the end (progress stays on stderr)
   --events-out FILE.jsonl  write the execution's event log (one JSON event per line) for \`noetl replay\`
   --workers N              worker loops (default 4)
   --strict                 strict templates: undefined names are errors
   --catalog DIR            where \`kind: playbook\` paths are looked up (repeatable)
-  --quiet                  no progress output
+  --quiet, -q              no progress output (the summary table is still printed)
 
 Ctrl-C cancels the execution (it ends as cancelled); a second Ctrl-C exits at once.
 Exit: 0 completed, 1 failed or cancelled, 2 invalid playbook or bad arguments.

@@ -6,6 +6,7 @@ interface LoopProgress {
   total: number;
   done: number;
   failed: number;
+  cancelled: number;
   lastPrintedDecile: number;
 }
 
@@ -72,7 +73,7 @@ export class ProgressPrinter {
         break;
       case 'loop.started': {
         const total = Number(p.total ?? 0);
-        this.loops.set(e.step_run_id ?? step, { step, total, done: 0, failed: 0, lastPrintedDecile: 0 });
+        this.loops.set(e.step_run_id ?? step, { step, total, done: 0, failed: 0, cancelled: 0, lastPrintedDecile: 0 });
         this.line(`${this.c.dim('▶')} ${step} ${this.c.dim(`loop over ${total} item${total === 1 ? '' : 's'} (${String(p.mode)}${p.mode === 'parallel' ? `, ${String(p.max_in_flight)} in flight` : ''})`)}`);
         this.drawBar(e.step_run_id ?? step);
         break;
@@ -83,7 +84,8 @@ export class ProgressPrinter {
         const lp = this.loops.get(e.step_run_id ?? step);
         if (!lp) break;
         lp.done++;
-        if (e.event_type !== 'loop.iteration.done') lp.failed++;
+        if (e.event_type === 'loop.iteration.failed') lp.failed++;
+        else if (e.event_type === 'loop.iteration.cancelled') lp.cancelled++;
         this.drawBar(e.step_run_id ?? step);
         break;
       }
@@ -91,10 +93,19 @@ export class ProgressPrinter {
         const d = p.decision as { do?: string; attempts?: number; delay_ms?: number } | undefined;
         const outcome = p.outcome as { error?: unknown } | undefined;
         const where = `${step}/${e.task ?? ''}${e.iteration_index !== undefined ? `[${e.iteration_index}]` : ''}`;
+        const attempt = e.attempt ?? Number(p.attempt ?? 1);
+        const failed = `↻ ${where} attempt ${attempt} failed (${errText(outcome?.error)})`;
         if (d?.do === 'retry') {
-          const next = (e.attempt ?? 1) + 1;
+          // the worker decides `retry` on the last attempt too (with `attempts` and no `delay_ms`): it
+          // then fails the task with retry_exhausted, so no retry follows
+          const retries = d.attempts === undefined ? d.delay_ms !== undefined : attempt < d.attempts;
           const of = d.attempts ? ` of ${d.attempts}` : '';
-          this.line(this.c.yellow(`↻ ${where} attempt ${e.attempt ?? 1} failed (${errText(outcome?.error)}); retry ${next}${of}${d.delay_ms ? ` in ${formatDuration(d.delay_ms)}` : ''}`));
+          this.line(this.c.yellow(retries
+            ? `${failed}; retry ${attempt + 1}${of}${d.delay_ms ? ` in ${formatDuration(d.delay_ms)}` : ''}`
+            : `${failed}; no retries left${d.attempts ? ` (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})` : ''}`));
+        } else if (attempt > 1) {
+          // retries were announced, then the policy chose something else for this attempt
+          this.line(this.c.yellow(`${failed}; not retried (${d?.do ?? 'fail'})`));
         }
         break;
       }
@@ -155,7 +166,8 @@ export class ProgressPrinter {
       const filled = lp.total > 0 ? Math.round((lp.done / lp.total) * width) : width;
       const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
       const failed = lp.failed ? this.c.red(` ${lp.failed} failed`) : '';
-      this.io.stderr.write(`\r\u001b[K  ${lp.step} ${bar} ${lp.done}/${lp.total}${failed}`);
+      const cancelled = lp.cancelled ? this.c.yellow(` ${lp.cancelled} cancelled`) : '';
+      this.io.stderr.write(`\r\u001b[K  ${lp.step} ${bar} ${lp.done}/${lp.total}${failed}${cancelled}`);
       this.barShown = true;
       this.activeBar = key;
       return;
@@ -165,7 +177,8 @@ export class ProgressPrinter {
     const decile = Math.floor((lp.done / lp.total) * 10);
     if (decile > lp.lastPrintedDecile && lp.done < lp.total) {
       lp.lastPrintedDecile = decile;
-      this.io.stderr.write(`  ${lp.step} ${lp.done}/${lp.total}${lp.failed ? ` (${lp.failed} failed)` : ''}\n`);
+      const notes = [lp.failed ? `${lp.failed} failed` : '', lp.cancelled ? `${lp.cancelled} cancelled` : ''].filter(Boolean).join(', ');
+      this.io.stderr.write(`  ${lp.step} ${lp.done}/${lp.total}${notes ? ` (${notes})` : ''}\n`);
     }
   }
 
@@ -191,8 +204,12 @@ export function stepTimings(events: Iterable<LoggedEvent>, executionId: string):
   return total;
 }
 
+/** Above this many steps the summary table shows only its first and last SUMMARY_EDGE_ROWS rows. */
+export const SUMMARY_MAX_ROWS = 50;
+export const SUMMARY_EDGE_ROWS = 20;
+
 /**
- * The final summary table (stderr) of a run or a replay. `events` (default: the document's) is
+ * The final summary table (stderr) of a run or a replay (bounded: see SUMMARY_MAX_ROWS). `events` (default: the document's) is
  * walked once: a lazy sequence from the log keeps a long run's events out of memory.
  */
 export function summaryTable(
@@ -214,15 +231,29 @@ export function summaryTable(
     })(),
     doc.execution_id,
   );
-  const rows = Object.entries(doc.steps).map(([name, s]) => [name, s.status ?? '-', String(s.runs), formatDuration(timings.get(name) ?? null)]);
+  const row = ([name, s]: [string, { status?: string; runs: number }]) => [name, s.status ?? '-', String(s.runs), formatDuration(timings.get(name) ?? null)];
+  const entries = Object.entries(doc.steps);
+  // a long chain (10,000 steps) would print a useless 10,000-line table: show its first and last
+  // SUMMARY_EDGE_ROWS steps and one line for the steps in between, counted by status
+  const elide = entries.length > SUMMARY_MAX_ROWS;
+  const shown = elide ? [...entries.slice(0, SUMMARY_EDGE_ROWS), ...entries.slice(-SUMMARY_EDGE_ROWS)] : entries;
+  const rows = shown.map(row);
   const head = ['STEP', 'STATUS', 'RUNS', 'TIME'];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const w = head.map((h, i) => rows.reduce((m, r) => Math.max(m, r[i].length), h.length));
   const fmt = (r: string[]) => `  ${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2].padStart(w[2])}  ${r[3]}`.trimEnd();
   const paint = (r: string[]) => {
     const s = fmt(r);
     return r[1] === 'failed' ? c.red(s) : r[1] === 'cancelled' || r[1] === 'skipped' ? c.yellow(s) : s;
   };
-  let out = `\n${c.bold(fmt(head))}\n${rows.map(paint).join('\n')}\n`;
+  const lines = rows.map(paint);
+  if (elide) {
+    const hidden = entries.slice(SUMMARY_EDGE_ROWS, -SUMMARY_EDGE_ROWS);
+    const byStatus = new Map<string, number>();
+    for (const [, s] of hidden) byStatus.set(s.status ?? '-', (byStatus.get(s.status ?? '-') ?? 0) + 1);
+    const counts = [...byStatus].map(([st, n]) => `${n.toLocaleString('en-US')} ${st}`).join(', ');
+    lines.splice(SUMMARY_EDGE_ROWS, 0, c.dim(`  … ${hidden.length.toLocaleString('en-US')} more steps (${counts})`));
+  }
+  let out = `\n${c.bold(fmt(head))}\n${lines.join('\n')}\n`;
   const total = formatDuration(ms(first?.ts, last?.ts));
   const statusText = doc.status === 'completed' ? c.green(doc.status) : doc.status === 'failed' ? c.red(doc.status) : c.yellow(doc.status);
   out += `\n${statusText}${total ? ` in ${total}` : ''} ${c.dim(`(execution ${doc.execution_id})`)}\n`;
