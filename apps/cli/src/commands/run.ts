@@ -40,6 +40,32 @@ export function loadRunCredentials(file: string | undefined, io: CliIo): Credent
   }
 }
 
+/** Event types the summary table and the cancellation text read (step timings, what was cancelled). */
+const SUMMARY_TYPES: ReadonlySet<string> = new Set(['step.scheduled', 'step.done', 'step.failed', 'step.cancelled', 'loop.done', 'execution.cancelled']);
+
+/**
+ * The few events of the execution the final summary needs, kept as they are logged: walking the
+ * log back at the end would parse every spilled event again (seconds for a loop of 100,000s of
+ * iterations). Its first and last events give the total time; the rest is per step run.
+ */
+class SummaryEvents {
+  private readonly kept: LoggedEvent[] = [];
+  private last: LoggedEvent | undefined;
+
+  constructor(private readonly executionId: string) {}
+
+  onEvent(e: LoggedEvent): void {
+    if (e.execution_id !== this.executionId) return;
+    if (this.kept.length === 0 || SUMMARY_TYPES.has(e.event_type)) this.kept.push(e);
+    this.last = e;
+  }
+
+  events(): LoggedEvent[] {
+    const last = this.last;
+    return last === undefined || this.kept[this.kept.length - 1] === last ? this.kept : [...this.kept, last];
+  }
+}
+
 /** Short text of what a cancellation stopped, from the `execution.cancelled` event (one pass over the log). */
 function cancelledText(doc: RunDocument, events: Iterable<LoggedEvent>): string {
   let ev: LoggedEvent | undefined;
@@ -119,12 +145,17 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     // streamed while the execution runs: a crash or a kill leaves the log up to that moment
     eventsFile?.follow(rt, executionId);
     const progress = args.flags.quiet ? null : new ProgressPrinter(io, executionId);
-    const off = progress ? rt.subscribe((e) => progress.onEvent(e)) : () => undefined;
-    if (progress) {
-      // the events logged before we subscribed (execution.requested/started)
-      for (const e of rt.treeEvents(executionId)) progress.onEvent(e);
-      io.stderr.write(c.dim(`execution ${executionId}\n`));
+    const summary = json ? null : new SummaryEvents(executionId);
+    const off = rt.subscribe((e) => {
+      progress?.onEvent(e);
+      summary?.onEvent(e);
+    });
+    // the events logged before we subscribed (execution.requested/started)
+    for (const e of rt.treeEvents(executionId)) {
+      progress?.onEvent(e);
+      summary?.onEvent(e);
     }
+    if (progress) io.stderr.write(c.dim(`execution ${executionId}\n`));
 
     let interrupts = 0;
     unregister = io.onInterrupt(() => {
@@ -163,8 +194,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     } else {
       // the events are walked from the log, not held in a document
       const doc = await rt.document(executionId, { events: false });
-      io.stderr.write(summaryTable(doc, io, rt.iterateEvents(executionId)));
-      if (outcome.status === 'cancelled') io.stderr.write(`${cancelledText(doc, rt.iterateEvents(executionId))}\n`);
+      io.stderr.write(summaryTable(doc, io, summary!.events()));
+      if (outcome.status === 'cancelled') io.stderr.write(`${cancelledText(doc, summary!.events())}\n`);
       if (outcome.status === 'completed' && outcome.result !== undefined && outcome.result !== null) {
         const text = JSON.stringify(outcome.result);
         io.stdout.write(`${text.length > 2000 ? `${text.slice(0, 1997)}...` : text}\n`);
