@@ -100,8 +100,12 @@ export async function applyAuth(
       const value = credString(d, 'value', 'api_key', 'key', 'token');
       if (!value) throw new HttpAuthError('config', 'CONFIG', 'http: api_key credential has no value');
       ctx.registerSecret(value);
-      if (credString(d, 'in') === 'query') out.params[credString(d, 'param', 'name') ?? 'api_key'] = value;
-      else out.headers[credString(d, 'header', 'header_name') ?? 'X-API-Key'] = value;
+      if (credString(d, 'in') === 'query') {
+        // the form-encoded spelling too, so a value with reserved characters is also redacted in URLs
+        const encoded = new URLSearchParams({ v: value }).toString().slice(2);
+        if (encoded !== value) ctx.registerSecret(encoded);
+        out.params[credString(d, 'param', 'name') ?? 'api_key'] = value;
+      } else out.headers[credString(d, 'header', 'header_name') ?? 'X-API-Key'] = value;
       return out;
     }
     case 'oauth2': {

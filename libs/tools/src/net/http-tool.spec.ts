@@ -247,6 +247,8 @@ describe('http: timeouts, size cap, cancellation', () => {
   it('a number timeout bounds the request -> timeout, retryable', async () => {
     const out = await run({ url: `${base}/slow?ms=2000`, timeout_seconds: 0.2 });
     expect(out.error).toMatchObject({ kind: 'timeout', code: 'TIMEOUT', retryable: true });
+    // the message names the whole URL (path and query), like the other transport errors
+    expect(out.error!.message).toBe(`http: GET ${base}/slow?ms=2000 timed out after 200 ms`);
   });
   it('spec.timeout as a duration string and as {connect, read}', async () => {
     let out = await run({ url: `${base}/slow?ms=2000` }, ctx({ spec: { timeout: '200ms' } }));
@@ -374,6 +376,102 @@ describe('http: auth', () => {
     } finally {
       await t.close?.();
     }
+  });
+});
+
+describe('http: credential query parameters never show in the outcome (T7.21)', () => {
+  const credentials = {
+    qk: { type: 'api_key', data: { value: 'APIKEYSECRET777', in: 'query', param: 'key' } },
+    qk2: { type: 'api_key', data: { value: 'k y&z/=+1', in: 'query', param: 'token' } },
+  };
+  const encoded = 'k+y%26z%2F%3D%2B1';
+  /** everything but the response body (which is the server's, T7.22) */
+  const echoed = (out: { data?: unknown; error?: unknown; helpers?: unknown }) =>
+    JSON.stringify({ url: (out.data as { url?: string } | undefined)?.url, error: out.error, helpers: out.helpers });
+
+  it('api_key in: query is sent, but data.url and the helper url show key=***', async () => {
+    const out = await run({ url: `${base}/echo?a=1`, params: { b: 'x y' }, auth: 'qk' }, ctx({ credentials }));
+    expect(out.status).toBe('ok');
+    expect(body(out).query).toEqual({ a: '1', b: 'x y', key: 'APIKEYSECRET777' });
+    expect((out.data as any).url).toBe(`${base}/echo?a=1&b=x+y&key=***`);
+    expect(out.helpers?.http?.url).toBe(`${base}/echo?a=1&b=x+y&key=***`);
+    expect(seen[0].url).toBe('/echo?a=1&b=x+y&key=APIKEYSECRET777');
+  });
+
+  it('a value with reserved characters: neither the raw nor the encoded spelling shows; other params holding it are redacted', async () => {
+    const out = await run({ url: `${base}/echo`, params: { note: 'k y&z/=+1 tail' }, auth: 'qk2' }, ctx({ credentials }));
+    expect(body(out).query).toEqual({ note: 'k y&z/=+1 tail', token: 'k y&z/=+1' });
+    expect((out.data as any).url).toBe(`${base}/echo?note=***%20tail&token=***`);
+    expect(echoed(out)).not.toContain(encoded);
+    expect(echoed(out)).not.toContain('k y&z');
+  });
+
+  it('error outcomes: HTTP status, timeout, connection refused and a redirect carrying the key', async () => {
+    const c = ctx({ credentials });
+    const notFound = await run({ url: `${base}/nowhere`, auth: 'qk' }, c);
+    expect(notFound.error).toMatchObject({ kind: 'not_found' });
+    expect((notFound.data as any).url).toBe(`${base}/nowhere?key=***`);
+
+    const slow = await run({ url: `${base}/slow?ms=2000`, auth: 'qk', timeout: 0.2 }, c);
+    expect(slow.error!.message).toBe(`http: GET ${base}/slow?ms=2000&key=*** timed out after 200 ms`);
+
+    const tmp = http.createServer();
+    await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
+    const port = (tmp.address() as AddressInfo).port;
+    await new Promise((r) => tmp.close(r));
+    const refused = await run({ url: `http://127.0.0.1:${port}/x`, auth: 'qk' }, c);
+    expect(refused.error).toMatchObject({ kind: 'connection' });
+    expect(refused.error!.message).toBe(`http: GET http://127.0.0.1:${port}/x?key=***: connect ECONNREFUSED 127.0.0.1:${port}`);
+
+    // the server redirects to a URL that repeats the key: the final URL is still redacted
+    const redirected = await run({ url: `${base}/redirect?to=${encodeURIComponent('/echo?key=APIKEYSECRET777&r=1')}`, auth: 'qk' }, c);
+    expect((redirected.data as any).url).toBe(`${base}/echo?key=***&r=1`);
+
+    for (const out of [notFound, slow, refused, redirected]) expect(echoed(out)).not.toContain('APIKEYSECRET777');
+  });
+
+  it('an explicit query parameter of the same name wins and is not the credential value', async () => {
+    const out = await run({ url: `${base}/echo?key=mine`, auth: 'qk' }, ctx({ credentials }));
+    expect(body(out).query).toEqual({ key: 'mine' });
+    expect((out.data as any).url).toBe(`${base}/echo?key=mine`);
+  });
+});
+
+describe('http: invalid headers are config errors, not retryable (K1.2)', () => {
+  it.each([
+    ['CRLF in a value', { 'X-Trace': 'abc\r\ndef' }, 'header "X-Trace" has an invalid value: it contains CR (U+000D) at position 3'],
+    ['LF in a value', { 'X-Trace': 'abc\ndef' }, 'header "X-Trace" has an invalid value: it contains LF (U+000A) at position 3'],
+    ['NUL in a value', { 'X-Nul': 'a\u0000b' }, 'header "X-Nul" has an invalid value: it contains NUL'],
+    ['a non-Latin-1 value', { 'X-Euro': '5 €' }, 'header "X-Euro" has an invalid value: it contains a character outside Latin-1 (U+20AC)'],
+    ['a space in a name', { 'X Trace': 'v' }, 'header name "X Trace" is not a valid HTTP header name'],
+    ['a colon in a name', { 'X-Trace:': 'v' }, 'header name "X-Trace:" is not a valid HTTP header name'],
+    ['an empty name', { '': 'v' }, 'header name "" is not a valid HTTP header name'],
+  ])('%s', async (_what, headers, message) => {
+    const out = await run({ url: `${base}/echo`, headers });
+    expect(out.status).toBe('error');
+    expect(out.error).toMatchObject({ kind: 'config', code: 'CONFIG', retryable: false, details: { field: 'headers' } });
+    expect(out.error!.message).toContain(`http: field 'headers': ${message}`);
+    expect(out.error!.message).not.toContain('def');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('headers undici refuses to send (Transfer-Encoding, Expect) are config errors too', async () => {
+    for (const headers of [{ 'Transfer-Encoding': 'chunked' }, { Expect: '100-continue' }]) {
+      const out = await run({ url: `${base}/echo`, method: 'POST', body: 'x', headers });
+      expect(out.error).toMatchObject({ kind: 'config', code: 'CONFIG', retryable: false, details: { field: 'headers' } });
+      expect(out.error!.message).toMatch(new RegExp(`^http: POST ${base}/echo: request rejected: .*${Object.keys(headers)[0].toLowerCase()}`, 'i'));
+    }
+    expect(seen).toHaveLength(0);
+  });
+
+  it('Latin-1 values and tabs are sent; a credential deriving an invalid header name is a config error on auth', async () => {
+    const ok = await run({ url: `${base}/echo`, headers: { 'X-Lat': 'caf\u00e9', 'X-Tab': 'a\tb' } });
+    expect(ok.status).toBe('ok');
+    expect(body(ok).headers['x-tab']).toBe('a\tb');
+    const out = await run({ url: `${base}/echo`, auth: 'bad' }, ctx({ credentials: { bad: { type: 'api_key', data: { value: 'v-123', header: 'X Bad' } } } }));
+    expect(out.error).toMatchObject({ kind: 'config', retryable: false, details: { field: 'auth' } });
+    expect(out.error!.message).toContain('header name "X Bad" is not a valid HTTP header name');
+    expect(seen).toHaveLength(1);
   });
 });
 

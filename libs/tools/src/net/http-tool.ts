@@ -10,7 +10,7 @@ import { isPlainObject, type ErrorKind } from '@noetl/common';
 import { toTemplateString } from '@noetl/template';
 import { resolveAuth } from '../auth';
 import {
-  ToolConfigError, cancelledOutcome, describeType, errorOutcome, optBool, optMapping, optNumber, optString, readConfig, stringMap,
+  ToolConfigError, cancelledOutcome, configErrorOutcome, describeType, errorOutcome, optBool, optMapping, optNumber, optString, readConfig, stringMap,
 } from '../config';
 import { KeyedCache } from '../keyed-cache';
 import { effectiveTimeoutMs } from '../timeout';
@@ -46,6 +46,8 @@ type ResponseType = 'auto' | 'json' | 'text' | 'binary';
 interface HttpPlan {
   method: string;
   url: URL;
+  /** query parameter names whose values come from the credential (shown as `***` wherever the URL is echoed) */
+  authParams: Set<string>;
   headers: Record<string, string>;
   body?: string | Buffer;
   responseType: ResponseType;
@@ -110,14 +112,72 @@ export function createHttpTool(opts: HttpToolOptions = {}): ToolHandler {
           if (e instanceof HttpAuthError) return errorOutcome(ctx, 'http', e.kind, e.code, e.message, e.kind === 'config' ? { details: { field: 'auth' } } : {});
           throw e;
         }
+        const bad = invalidHeader(applied.headers);
+        if (bad) return configErrorOutcome(ctx, 'http', 'auth', `the credential derives an invalid header: ${bad}`);
         mergeHeaders(p.headers, applied.headers);
-        for (const [k, v] of Object.entries(applied.params)) if (!p.url.searchParams.has(k)) p.url.searchParams.set(k, v);
+        for (const [k, v] of Object.entries(applied.params)) {
+          if (p.url.searchParams.has(k)) continue;
+          p.url.searchParams.set(k, v);
+          p.authParams.add(k);
+        }
       }
       const out = await execute(p, ctx, dispatcher);
       if (applied?.oauthKey && out.helpers?.http?.status === 401) tokens.invalidate(applied.oauthKey);
       return out;
     },
   };
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// the field-value characters undici (and Node's http) accept: HTAB, visible ASCII, space, obs-text
+const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * The first header whose name is not an HTTP token or whose value holds a character that cannot be
+ * sent (CR, LF, NUL, other controls, non-Latin-1), as a message naming the header; undefined when
+ * all are valid. The value itself is never quoted (it may be a secret).
+ */
+function invalidHeader(headers: Record<string, string>): string | undefined {
+  for (const [k, v] of Object.entries(headers)) {
+    if (!TOKEN.test(k)) return `header name ${JSON.stringify(k)} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_\`|~ only; no spaces, colons or control characters)`;
+    const m = BAD_VALUE_CHAR.exec(v);
+    if (m) {
+      const c = m[0].charCodeAt(0);
+      const what = c === 13 ? 'CR' : c === 10 ? 'LF' : c === 0 ? 'NUL' : c < 0x20 || c === 0x7f ? 'a control character' : 'a character outside Latin-1';
+      return `header ${JSON.stringify(k)} has an invalid value: it contains ${what} (U+${c.toString(16).toUpperCase().padStart(4, '0')}) at position ${m.index}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The URL as echoed in the outcome (`data.url`, helper `http.url`, error messages): values of
+ * query parameters set from the credential (`api_key` with `in: query`) become `***`, and any
+ * other query value that contains a registered secret (also when percent-encoded) has it
+ * replaced; the request itself is sent unchanged.
+ */
+export function displayUrl(url: URL, authParams: ReadonlySet<string>, redact: (s: string) => string): string {
+  const search = url.search;
+  if (search.length <= 1) return redact(url.href);
+  const head = url.href.slice(0, url.href.length - search.length - url.hash.length);
+  const query = search.slice(1).split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    const rawName = eq < 0 ? pair : pair.slice(0, eq);
+    if (authParams.has(formDecode(rawName))) return `${rawName}=***`;
+    if (eq < 0) return pair;
+    const value = formDecode(pair.slice(eq + 1));
+    const shown = redact(value);
+    return shown === value ? pair : `${rawName}=${encodeURIComponent(shown)}`;
+  });
+  return redact(`${head}?${query.join('&')}${url.hash}`);
+}
+
+function formDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
 }
 
 /** Explicit headers win over derived ones (case-insensitive). */
@@ -146,6 +206,8 @@ function plan(config: Record<string, unknown>, ctx: ToolContext, maxDefault: num
   if (!METHODS.has(method)) throw new ToolConfigError('method', `field 'method' must be one of ${[...METHODS].join(', ')}, got ${method}`);
 
   const headers = stringMap(optMapping(config, 'headers') ?? {});
+  const bad = invalidHeader(headers);
+  if (bad) throw new ToolConfigError('headers', `field 'headers': ${bad}`);
   const params = stringMap(optMapping(config, 'params') ?? {});
   const data = config['data'];
   if (NO_BODY_DATA_METHODS.has(method) && data !== undefined && data !== null) {
@@ -196,7 +258,7 @@ function plan(config: Record<string, unknown>, ctx: ToolContext, maxDefault: num
 
   const t = timeouts(config, ctx);
   return {
-    method, url, headers, body, responseType: rt as ResponseType,
+    method, url, authParams: new Set(), headers, body, responseType: rt as ResponseType,
     followRedirects: optBool(config, 'follow_redirects', true),
     verifySsl: optBool(config, 'verify_ssl', true),
     ...t,
@@ -246,6 +308,7 @@ async function execute(p: HttpPlan, ctx: ToolContext, dispatcher: Dispatcher): P
   let body = p.body;
   const headers = { ...p.headers };
   let helpers: OutcomeHelpers | undefined;
+  const show = (u: URL) => displayUrl(u, p.authParams, (t) => ctx.redact(t));
   try {
     for (let hop = 0; ; hop++) {
       const res = await undici().request(url, {
@@ -258,7 +321,7 @@ async function execute(p: HttpPlan, ctx: ToolContext, dispatcher: Dispatcher): P
         bodyTimeout: p.readMs,
       });
       const resHeaders = flattenHeaders(res.headers);
-      helpers = { http: { status: res.statusCode, headers: resHeaders, url: url.toString(), method } };
+      helpers = { http: { status: res.statusCode, headers: resHeaders, url: show(url), method } };
       const location = resHeaders['location'];
       if (p.followRedirects && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {
         await res.body.dump().catch(() => undefined);
@@ -293,7 +356,7 @@ async function execute(p: HttpPlan, ctx: ToolContext, dispatcher: Dispatcher): P
         headers: resHeaders,
         data: parsed.value,
         body: parsed.value,
-        url: url.toString(),
+        url: show(url),
         elapsed_ms: Math.round(performance.now() - started),
       };
       if (res.statusCode >= 400) return httpErrorOutcome(ctx, res.statusCode, resHeaders, result, helpers);
@@ -303,8 +366,8 @@ async function execute(p: HttpPlan, ctx: ToolContext, dispatcher: Dispatcher): P
   } catch (e) {
     if (ctx.signal.aborted) return cancelledOutcome(ctx, 'http', helpers ? { helpers } : {});
     const rest = helpers ? { helpers } : {};
-    if (timedOut) return errorOutcome(ctx, 'http', 'timeout', 'TIMEOUT', `http: ${method} ${url.origin} timed out after ${p.totalMs} ms`, {}, rest);
-    return transportFailure(ctx, e, method, url, rest);
+    if (timedOut) return errorOutcome(ctx, 'http', 'timeout', 'TIMEOUT', `http: ${method} ${show(url)} timed out after ${p.totalMs} ms`, {}, rest);
+    return transportFailure(ctx, e, `http: ${method} ${show(url)}`, rest);
   } finally {
     if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onAbort);
@@ -446,12 +509,17 @@ function errorCodes(e: unknown): string[] {
   return codes;
 }
 
-function transportFailure(ctx: ToolContext, e: unknown, method: string, url: URL, rest: Omit<ToolOutcome, 'status' | 'error'>): ToolOutcome {
+function transportFailure(ctx: ToolContext, e: unknown, what: string, rest: Omit<ToolOutcome, 'status' | 'error'>): ToolOutcome {
   const codes = errorCodes(e);
   const cause = codes.find((c) => !c.startsWith('UND_ERR_SOCKET')) ?? codes[0];
-  const what = `http: ${method} ${url.origin}${url.pathname}`;
   const msg = (e as Error)?.message ?? String(e);
   const details = cause ? { cause } : {};
+  // undici refusing the request itself (a header it will not send, e.g. `Transfer-Encoding`,
+  // `Expect`, a bad `Content-Length`): deterministic, so a configuration error (K1.2)
+  if (codes.includes('UND_ERR_INVALID_ARG') || codes.includes('UND_ERR_NOT_SUPPORTED')) {
+    const field = /header/i.test(msg) ? 'headers' : undefined;
+    return errorOutcome(ctx, 'http', 'config', 'CONFIG', `${what}: request rejected: ${msg}`, { details: field ? { field, cause } : { cause } }, rest);
+  }
   if (codes.some((c) => TIMEOUT_CODES.has(c))) return errorOutcome(ctx, 'http', 'timeout', 'TIMEOUT', `${what} timed out (${cause})`, { details }, rest);
   if (codes.some((c) => TLS_CODES.test(c)) || /certificate|SSL|TLS/i.test(msg)) {
     return errorOutcome(ctx, 'http', 'connection', 'TLS', `${what}: TLS failure: ${msg}`, { retryable: false, details }, rest);

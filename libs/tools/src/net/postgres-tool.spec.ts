@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
-import { createPostgresTool } from './postgres-tool';
+import { createPostgresTool, invalidConnectionString, uniqueColumnNames } from './postgres-tool';
 import { parseInterval, parseNumeric, parseTimestamptz, parseArray, parseInt8 } from './pg-values';
 import { makeTestContext } from '../testing';
 import type { ToolHandler, ToolOutcome } from '../types';
@@ -110,6 +110,38 @@ describe('postgres: statements and the result shape', () => {
     uri.pathname = `/${dbName}`;
     out = await tool.run({ connection: uri.toString(), command: 'SELECT current_database() AS db' }, ctx());
     expect(data(out).rows).toEqual([{ db: dbName }]);
+  });
+
+  it('duplicate result column names keep every value: name, name:1 (as the duckdb tool), rows agree with columns', async () => {
+    let out = await run({ command: "SELECT 1 AS id, 'x' AS name, 'y' AS name" });
+    expect(out.status).toBe('ok');
+    expect(data(out).columns).toEqual(['id', 'name', 'name:1']);
+    expect(data(out).rows).toEqual([{ id: 1, name: 'x', 'name:1': 'y' }]);
+    expect(data(out).command_0).toMatchObject({ columns: ['id', 'name', 'name:1'], rows: [{ id: 1, name: 'x', 'name:1': 'y' }], command_tag: 'SELECT 1' });
+    // extended protocol (params) and several statements in one simple query
+    out = await run({ command: 'SELECT $1::int AS a, $2::text AS a, $1::int + 1 AS a', params: [5, 'q'] });
+    expect(data(out).rows).toEqual([{ a: 5, 'a:1': 'q', 'a:2': 6 }]);
+    out = await run({ command: 'SELECT 1 AS x, 2 AS x UNION ALL SELECT 3, 4; SELECT 5 AS y' });
+    expect(data(out).command_0.rows).toEqual([{ x: 1, 'x:1': 2 }, { x: 3, 'x:1': 4 }]);
+    expect(data(out).rows).toEqual([{ y: 5 }]);
+    // a join over tables sharing column names; K2.10 mapping still applies
+    out = await run({ command: `SELECT * FROM (VALUES (1, '{"k":1}'::jsonb)) l(id, v) JOIN (VALUES (1, 9007199254740993::int8)) r(id, v) USING (id) CROSS JOIN (VALUES (1)) z(id)` });
+    expect(data(out).columns).toEqual(['id', 'v', 'v:1', 'id:1']);
+    expect(data(out).rows).toEqual([{ id: 1, v: { k: 1 }, 'v:1': '9007199254740993', 'id:1': 1 }]);
+    // a suffixed name that is itself a column is skipped; __proto__ stays an ordinary own key
+    out = await run({ command: `SELECT 1 AS a, 2 AS a, 3 AS "a:1", '{"k":2}'::jsonb AS "__proto__"` });
+    expect(data(out).columns).toEqual(['a', 'a:2', 'a:1', '__proto__']);
+    const row = data(out).rows[0];
+    expect(Object.keys(row)).toEqual(data(out).columns);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(row))).toEqual(JSON.parse('{"a":1,"a:2":2,"a:1":3,"__proto__":{"k":2}}'));
+  });
+
+  it('uniqueColumnNames', () => {
+    expect(uniqueColumnNames(['a', 'b'])).toEqual(['a', 'b']);
+    expect(uniqueColumnNames(['a', 'a', 'a', 'b', 'b'])).toEqual(['a', 'a:1', 'a:2', 'b', 'b:1']);
+    expect(uniqueColumnNames(['a', 'a', 'a:1'])).toEqual(['a', 'a:2', 'a:1']);
+    expect(uniqueColumnNames(['?column?', '?column?'])).toEqual(['?column?', '?column?:1']);
   });
 
   it('session state does not leak between tasks on a pooled connection', async () => {
@@ -246,6 +278,40 @@ describe('postgres: errors', () => {
     expect(out.error).toMatchObject({ kind: 'db_connection', code: 'PG_3D000', retryable: true });
     out = await tool.run({ auth: 'pg_nologin', command: 'SELECT 1' }, ctx());
     expect(out.error).toMatchObject({ kind: 'auth', code: 'PG_28000', retryable: false });
+  });
+});
+
+describe('postgres: malformed connection URIs are config errors (K1.2)', () => {
+  it.each([
+    ['postgresql://postgres@127.0.0.1:notaport/test', 'the port is not a number'],
+    ['postgresql://postgres:pw-secret-1@127.0.0.1:99999/test', 'the port is out of range'],
+    ['postgresql://postgres@[::1/test', 'it cannot be parsed'],
+    ['host=127.0.0.1 dbname=test', 'must be a postgresql://'],
+    ['mysql://root@127.0.0.1/test', 'must be a postgresql://'],
+  ])('%s', async (connection, why) => {
+    const c = ctx();
+    const out = await tool.run({ connection, command: 'SELECT 1' }, c);
+    expect(out.status).toBe('error');
+    expect(out.error).toMatchObject({ kind: 'config', code: 'CONFIG', retryable: false, source: 'postgres', details: { field: 'connection' } });
+    expect(out.error!.message).toContain(`postgres: field 'connection' `);
+    expect(out.error!.message).toContain(why);
+    expect(out.error!.message).not.toContain(connection);
+    if (connection.includes('pw-secret-1')) expect(c.secrets.has('pw-secret-1')).toBe(true);
+  });
+
+  it('a credential holding a malformed URI is a config error on auth; valid URI forms still connect', async () => {
+    const c = ctx({ credentials: { ...credentials, bad_uri: { type: 'postgres', data: { connection: 'postgresql://postgres@127.0.0.1:notaport/test' } } } });
+    const out = await tool.run({ auth: 'bad_uri', command: 'SELECT 1' }, c);
+    expect(out.error).toMatchObject({ kind: 'config', retryable: false, details: { field: 'auth' } });
+    expect(out.error!.message).toContain('the port is not a number');
+    const host = admin.hostname;
+    const port = admin.port || '5432';
+    for (const connection of [`postgresql://postgres@/${dbName}?host=${host}&port=${port}`, `postgres://postgres@${host}:${port}/${dbName}?application_name=x`]) {
+      expect(invalidConnectionString(connection)).toBeUndefined();
+      const ok = await tool.run({ connection, command: 'SELECT current_database() AS db' }, ctx());
+      expect(data(ok).rows).toEqual([{ db: dbName }]);
+    }
+    expect(invalidConnectionString('/var/run/postgresql test')).toBeUndefined();
   });
 });
 

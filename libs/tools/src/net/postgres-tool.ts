@@ -113,6 +113,8 @@ export function createPostgresTool(opts: PostgresToolOptions = {}): ToolHandler 
         if ('outcome' in uri) return uri.outcome;
         if (!uri.ok) return configErrorOutcome(ctx, 'postgres', 'auth', "one of 'auth' or 'connection' is required");
         registerUriSecret(uri.ok, ctx);
+        const bad = invalidConnectionString(uri.ok);
+        if (bad) return configErrorOutcome(ctx, 'postgres', 'connection', `field 'connection' ${bad}`);
         conn = { connectionString: uri.ok };
       }
       if (ctx.signal.aborted) return cancelledOutcome(ctx, 'postgres');
@@ -158,12 +160,48 @@ function readStatements(config: Record<string, unknown>): string[] {
   return statements;
 }
 
-function registerUriSecret(uri: string, ctx: ToolContext): void {
+/**
+ * Why node-postgres could not parse a connection string (the same two URL attempts as
+ * pg-connection-string: as given, then with an empty host), or undefined when it can. Never
+ * quotes the string (it may hold a password). A string starting with `/` is a socket path.
+ */
+export function invalidConnectionString(s: string): string | undefined {
+  if (s.startsWith('/')) return undefined;
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(s)) return 'must be a postgresql://user:password@host:port/database URI';
+  const text = / |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(s) ? encodeURI(s).replace(/%25(\d\d)/g, '%$1') : s;
+  let u: URL;
   try {
-    const pw = decodeURIComponent(new URL(uri).password);
-    if (pw) ctx.registerSecret(pw);
+    u = new URL(text, 'postgres://base');
   } catch {
-    // not a URL: nothing to register
+    try {
+      u = new URL(text.replace('@/', '@___DUMMY___/'), 'postgres://base');
+    } catch {
+      const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#[\]]*):([^/?#]*)/i.exec(s)?.[1];
+      const why = port !== undefined && !/^\d{0,5}$/.test(port) ? `the port is not a number` : port !== undefined && Number(port) > 65535 ? 'the port is out of range' : 'it cannot be parsed';
+      return `is not a valid postgresql:// URI (${why}; expected postgresql://user:password@host:port/database)`;
+    }
+  }
+  if (!/^(postgres|postgresql|socket):$/.test(u.protocol)) {
+    return 'must be a postgresql://user:password@host:port/database URI';
+  }
+  return undefined;
+}
+
+function registerUriSecret(uri: string, ctx: ToolContext): void {
+  let raw: string | undefined;
+  try {
+    raw = new URL(uri).password;
+  } catch {
+    // not a valid URL (e.g. a bad port): still find the password so it is redacted
+    raw = /^[a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(uri)?.[1];
+  }
+  if (!raw) return;
+  ctx.registerSecret(raw);
+  try {
+    const pw = decodeURIComponent(raw);
+    if (pw !== raw) ctx.registerSecret(pw);
+  } catch {
+    // malformed percent-encoding: the raw form is registered
   }
 }
 
@@ -171,6 +209,8 @@ function connFromCredential(d: Record<string, unknown>, ctx: ToolContext): { con
   const uri = credString(d, 'connection', 'connection_string', 'url', 'dsn', 'uri');
   if (uri && /^postgres(ql)?:\/\//.test(uri)) {
     registerUriSecret(uri, ctx);
+    const bad = invalidConnectionString(uri);
+    if (bad) return { error: `the postgres credential's connection URI ${bad}` };
     return { conn: { connectionString: uri } };
   }
   const host = credString(d, 'host', 'hostname');
@@ -226,16 +266,54 @@ interface Plan {
   timeoutMs: number;
 }
 
-function toStatementResult(index: number, r: QueryResult, tag: string | undefined): PgStatementResult {
+/**
+ * Result column names made unique the way the duckdb tool does (`name`, `name:1`, `name:2`, ...),
+ * skipping a suffixed name that is itself a column of the result; unchanged when all are distinct.
+ */
+export function uniqueColumnNames(names: readonly string[]): string[] {
+  const all = new Set(names);
+  if (all.size === names.length) return [...names];
+  const used = new Set<string>();
+  const next = new Map<string, number>();
+  return names.map((name) => {
+    if (!used.has(name)) {
+      used.add(name);
+      return name;
+    }
+    let n = next.get(name) ?? 0;
+    let candidate: string;
+    do candidate = `${name}:${++n}`;
+    while (used.has(candidate) || all.has(candidate));
+    next.set(name, n);
+    used.add(candidate);
+    return candidate;
+  });
+}
+
+/** Array-mode rows -> objects keyed by the (unique) column names; `__proto__` stays an own key. */
+function rowObjects(rows: unknown[][], columns: string[]): Record<string, unknown>[] {
+  const special = columns.includes('__proto__');
+  return rows.map((values) => {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) {
+      if (special && columns[i] === '__proto__') Object.defineProperty(o, '__proto__', { value: values[i], enumerable: true, writable: true, configurable: true });
+      else o[columns[i]] = values[i];
+    }
+    return o;
+  });
+}
+
+function toStatementResult(index: number, r: QueryResult<unknown[]>, tag: string | undefined): PgStatementResult {
   const command = r.command ?? '';
   const rowCount = r.rowCount ?? 0;
   const commandTag = tag ?? (command === 'INSERT' ? `INSERT ${r.oid ?? 0} ${rowCount}` : r.rowCount === null ? command : `${command} ${rowCount}`);
-  const rows = (r.rows ?? []) as Record<string, unknown>[];
+  const columns = uniqueColumnNames((r.fields ?? []).map((f) => f.name));
+  const rows = rowObjects(r.rows ?? [], columns);
   return {
     index,
     command_tag: commandTag,
     rows,
-    columns: (r.fields ?? []).map((f) => f.name),
+    columns,
     row_count: rows.length,
     affected_rows: AFFECTING.has(command) ? rowCount : 0,
   };
@@ -361,10 +439,9 @@ async function runStatements(pool: Pool, conn: ConnParams, plan: Plan, ctx: Tool
       if (ctx.signal.aborted) stopSignal();
       else ctx.signal.addEventListener('abort', stopSignal, { once: true });
       try {
-        const r = plan.params
-          ? await c.query(plan.statements[i], plan.params as unknown[])
-          : await c.query(plan.statements[i]);
-        const results = Array.isArray(r) ? (r as QueryResult[]) : [r];
+        // array rows: result columns with the same name would overwrite each other in object rows
+        const r: QueryResult<unknown[]> | QueryResult<unknown[]>[] = await c.query({ text: plan.statements[i], values: plan.params, rowMode: 'array' });
+        const results = Array.isArray(r) ? r : [r];
         results.forEach((res, j) => {
           done.push(toStatementResult(done.length, res, tags[j]));
         });
