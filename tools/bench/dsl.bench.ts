@@ -140,7 +140,7 @@ function mixedPlaybook(steps: number): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Worst case for the O(n^2) Reach lists: one long chain closed into a cycle. */
+/** One long chain closed into a cycle (every edge a back-edge; was the worst case of the O(n^2) Reach lists). */
 function chainPlaybook(steps: number): string {
   const out = ['apiVersion: noetl.io/v2', 'kind: Playbook', 'metadata: { name: bench_chain }', 'workflow:'];
   for (let i = 0; i < steps; i++) {
@@ -189,13 +189,13 @@ function bench(title: string, text: string, runs = 7): void {
     throw new Error(`bench playbook invalid:\n${r.diagnostics.slice(0, 5).map((d) => `${d.code}@${d.line} ${d.message}`).join('\n')}`);
   }
   const pb = r.playbook;
-  const reach = Object.values(pb.graph.reach).reduce((n, l) => n + l.length, 0);
+  const backEdges = pb.graph.edges.filter((e) => e.back_edge).length;
   const [y, j, l] = compare([() => parse(text), () => jsYamlLoad(text), () => loadPlaybook(text)], runs);
   const ms = (x: number) => `${x.toFixed(1).padStart(8)} ms`;
   const ratio = (a: Sample, b: Sample) => `${(a.wall / b.wall).toFixed(2)}x wall, ${(a.cpu / b.cpu).toFixed(2)}x cpu`;
   console.log(`\n${title}`);
   console.log(`  ${pb.steps.length} steps, ${pb.steps.reduce((n, s) => n + s.tasks.length, 0)} tasks, ${pb.graph.edges.length} edges, ` +
-    `${pb.graph.joins.length} joins, ${reach} Reach entries, ${(text.length / 1024).toFixed(0)} KiB, ${r.diagnostics.length} warnings`);
+    `${pb.graph.joins.length} joins, ${backEdges} back-edges, ${(text.length / 1024).toFixed(0)} KiB, ${r.diagnostics.length} warnings`);
   console.log(`  yaml.parse (baseline)    median wall ${ms(y.wall)}   cpu ${ms(y.cpu)}`);
   console.log(`  js-yaml load (baseline)  median wall ${ms(j.wall)}   cpu ${ms(j.cpu)}`);
   console.log(`  loadPlaybook             median wall ${ms(l.wall)}   cpu ${ms(l.cpu)}   ${l.wall < 1000 ? 'OK (< 1 s)' : 'SLOW (>= 1 s)'}`);

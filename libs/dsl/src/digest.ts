@@ -1,7 +1,7 @@
 /**
  * Streaming equivalent of `digestOf` from @noetl/common (sha256 of canonicalJson: keys sorted,
- * no whitespace) that never materializes the whole JSON text or a sorted copy. Large playbooks
- * carry O(steps^2) graph data (Reach lists), so this matters; digest.spec.ts proves equality.
+ * no whitespace) that never materializes the whole JSON text or a sorted copy: a playbook of
+ * tens of thousands of steps is a large document; digest.spec.ts proves equality.
  */
 import { createHash } from 'node:crypto';
 
@@ -76,8 +76,8 @@ export function streamingDigest(value: unknown, shape?: DigestShape): string {
     }
     if (Array.isArray(v)) {
       if (allPrimitive(v)) {
-        // no keys to sort: JSON.stringify is already canonical; long lists (Reach lists, shared
-        // by the steps of a cycle) are serialized once
+        // no keys to sort: JSON.stringify is already canonical; a long list shared by several
+        // places is serialized once
         let text = v.length >= 8 ? arrays.get(v) : undefined;
         if (text === undefined) {
           text = JSON.stringify(v);

@@ -1,5 +1,5 @@
 /**
- * Static graph analysis (runtime.md §8.3): arc edges, Reach, back-edges, forward upstreams,
+ * Static graph analysis (runtime.md §8.3): arc edges, back-edges, forward upstreams,
  * joins, unreachable steps, and per-step template references to other steps (T4.1).
  * Also fills each Arc's `target_defined`, `back_edge` and `failure_aware` (R11.4).
  */
@@ -20,54 +20,46 @@ export function analyzeGraph(steps: Step[], entry: string, analyzer: TemplateAna
   const n = nodes.length;
   const adj: number[][] = nodes.map(() => []);
   const edges: GraphAnalysis['edges'] = [];
+  // lastFrom[t] = the last node with an edge to t: a node's arcs are visited together, so this
+  // dedupes its successors (and below its forward upstreams) in O(1) however many arcs it has
+  const lastFrom = new Int32Array(n).fill(-1);
   nodes.forEach((s, u) => {
     for (const arc of s.next.arcs) {
       const t = byName.get(arc.step);
       arc.target_defined = t !== undefined;
       if (t === undefined) continue;
-      if (!adj[u].includes(t)) adj[u].push(t);
+      if (lastFrom[t] !== u) {
+        lastFrom[t] = u;
+        adj[u].push(t);
+      }
       edges.push({ from: s.name, to: arc.step, arc: arc.index, back_edge: false });
     }
   });
 
   const names = nodes.map((s) => s.name);
-  const { reachOf, inReach } = computeReach(adj);
-  const reach = record<string[]>();
+  // u -> t is a back-edge iff u ∈ Reach(t) (runtime.md §8.3), i.e. iff u and t lie on a common
+  // cycle: the same strongly connected component (a self-loop included). No Reach set is
+  // materialized: a chain of n steps has n²/2 Reach entries in total.
+  const comp = components(adj);
   const forward = record<string[]>();
-  // nodes of one strongly connected component share one (frozen later) list
-  const lists = new Map<number, string[]>();
-  for (let s = 0; s < n; s++) {
-    const key = reachOf[s];
-    let list = lists.get(key.id);
-    if (!list) {
-      list = [];
-      const bits = key.bits;
-      for (let w = 0; w < bits.length; w++) {
-        let word = bits[w];
-        while (word !== 0) {
-          const low = word & -word;
-          list.push(names[(w << 5) + 31 - Math.clz32(low)]);
-          word ^= low;
-        }
-      }
-      lists.set(key.id, list);
-    }
-    reach[names[s]] = list;
-    forward[names[s]] = [];
-  }
-  const reachBits = (s: number, t: number) => inReach(reachOf[s].bits, t);
-
-  for (const e of edges) {
-    const u = byName.get(e.from) as number;
-    const t = byName.get(e.to) as number;
-    e.back_edge = reachBits(t, u);
-    if (!e.back_edge && !forward[e.to].includes(e.from)) forward[e.to].push(e.from);
-  }
-  nodes.forEach((s) => {
-    const u = byName.get(s.name) as number;
+  for (const name of names) forward[name] = [];
+  lastFrom.fill(-1);
+  let k = 0;
+  nodes.forEach((s, u) => {
+    // edges were pushed in this same order (node by node, arc by arc)
     for (const arc of s.next.arcs) {
       const t = byName.get(arc.step);
-      arc.back_edge = t !== undefined && reachBits(t, u);
+      if (t === undefined) {
+        arc.back_edge = false;
+        continue;
+      }
+      const back = comp[t] === comp[u];
+      arc.back_edge = back;
+      edges[k++].back_edge = back;
+      if (!back && lastFrom[t] !== u) {
+        lastFrom[t] = u;
+        forward[names[t]].push(s.name);
+      }
     }
   });
   // duplicate step definitions keep their own arcs consistent too
@@ -77,9 +69,25 @@ export function analyzeGraph(steps: Step[], entry: string, analyzer: TemplateAna
 
   const joins = names.filter((name) => forward[name].length >= 2);
   const entryIdx = byName.get(entry);
-  const unreachable = entryIdx === undefined
-    ? [...names]
-    : names.filter((_, i) => i !== entryIdx && !reachBits(entryIdx, i));
+  let unreachable: string[];
+  if (entryIdx === undefined) {
+    unreachable = [...names];
+  } else {
+    // steps reachable from the entry by one or more edges (the entry itself is never listed)
+    const seen = new Uint8Array(n);
+    const stack = [...adj[entryIdx]];
+    for (const t of stack) seen[t] = 1;
+    while (stack.length > 0) {
+      const v = stack.pop() as number;
+      for (const w of adj[v]) {
+        if (seen[w] === 0) {
+          seen[w] = 1;
+          stack.push(w);
+        }
+      }
+    }
+    unreachable = names.filter((_, i) => i !== entryIdx && seen[i] === 0);
+  }
 
   const stepRefs = record<{ steps: string[]; dynamic: boolean }>();
   const references = new StepReferences(byName, analyzer);
@@ -90,94 +98,65 @@ export function analyzeGraph(steps: Step[], entry: string, analyzer: TemplateAna
       arc.failure_aware = typeof arc.when === 'string' && analyzer.facts(arc.when, !isTemplate(arc.when)).roots.includes('event');
     }
   }
-  return { entry, edges, reach, forward_upstreams: forward, joins, step_refs: stepRefs, unreachable };
+  return { entry, edges, forward_upstreams: forward, joins, step_refs: stepRefs, unreachable };
 }
 
-/**
- * Reach sets through the condensation of the graph (Tarjan's SCCs, iterative): every node of a
- * component has the same Reach, computed once as a bitset from its successor components.
- */
-function computeReach(adj: number[][]): {
-  reachOf: Array<{ id: number; bits: Uint32Array }>;
-  inReach: (bits: Uint32Array, t: number) => boolean;
-} {
+/** Strongly connected component of every node (Tarjan's algorithm, iterative): O(nodes + edges). */
+function components(adj: number[][]): Int32Array {
   const n = adj.length;
-  const words = (n + 31) >>> 5;
   const comp = new Int32Array(n).fill(-1);
   const index = new Int32Array(n).fill(-1);
   const low = new Int32Array(n);
   const onStack = new Uint8Array(n);
   const stack: number[] = [];
-  const members: number[][] = [];
+  // the DFS path: node and next successor position, as two parallel stacks
+  const pathNode: number[] = [];
+  const pathNext: number[] = [];
   let counter = 0;
+  let comps = 0;
   for (let root = 0; root < n; root++) {
     if (index[root] !== -1) continue;
-    const work: Array<[number, number]> = [[root, 0]];
     index[root] = low[root] = counter++;
     stack.push(root);
     onStack[root] = 1;
-    while (work.length > 0) {
-      const frame = work[work.length - 1];
-      const [v, i] = frame;
+    pathNode.push(root);
+    pathNext.push(0);
+    while (pathNode.length > 0) {
+      const top = pathNode.length - 1;
+      const v = pathNode[top];
+      const i = pathNext[top];
       if (i < adj[v].length) {
-        frame[1] = i + 1;
+        pathNext[top] = i + 1;
         const w = adj[v][i];
         if (index[w] === -1) {
           index[w] = low[w] = counter++;
           stack.push(w);
           onStack[w] = 1;
-          work.push([w, 0]);
-        } else if (onStack[w]) {
-          low[v] = Math.min(low[v], index[w]);
+          pathNode.push(w);
+          pathNext.push(0);
+        } else if (onStack[w] === 1 && index[w] < low[v]) {
+          low[v] = index[w];
         }
         continue;
       }
-      work.pop();
-      if (work.length > 0) {
-        const parent = work[work.length - 1][0];
-        low[parent] = Math.min(low[parent], low[v]);
+      pathNode.pop();
+      pathNext.pop();
+      if (pathNode.length > 0) {
+        const parent = pathNode[pathNode.length - 1];
+        if (low[v] < low[parent]) low[parent] = low[v];
       }
       if (low[v] === index[v]) {
-        const c = members.length;
-        const ms: number[] = [];
+        const c = comps++;
         let w: number;
         do {
           w = stack.pop() as number;
           onStack[w] = 0;
           comp[w] = c;
-          ms.push(w);
         } while (w !== v);
-        members.push(ms);
       }
     }
   }
-  // Tarjan emits components in reverse topological order: successors come first
-  const bits: Uint32Array[] = [];
-  for (let c = 0; c < members.length; c++) {
-    const b = new Uint32Array(words);
-    let cyclic = false;
-    const merged = new Set<number>();
-    for (const v of members[c]) {
-      for (const w of adj[v]) {
-        const d = comp[w];
-        if (d === c) {
-          cyclic = true;
-        } else if (!merged.has(d)) {
-          merged.add(d);
-          const db = bits[d];
-          for (let k = 0; k < words; k++) b[k] |= db[k];
-          for (const m of members[d]) b[m >>> 5] |= 1 << (m & 31);
-        }
-      }
-    }
-    // an edge inside the component (or a self-loop): every member reaches every member
-    if (cyclic) for (const m of members[c]) b[m >>> 5] |= 1 << (m & 31);
-    bits.push(b);
-  }
-  return {
-    reachOf: Array.from({ length: n }, (_, v) => ({ id: comp[v], bits: bits[comp[v]] })),
-    inReach: (b, t) => (b[t >>> 5] & (1 << (t & 31))) !== 0,
-  };
+  return comp;
 }
 
 function record<T>(): Record<string, T> {

@@ -189,10 +189,12 @@ export interface WorkbookEntry {
 /** Static graph analysis (runtime.md §8.3), computed once per playbook version. */
 export interface GraphAnalysis {
   entry: string;
-  /** every arc edge u->t whose target is a defined step */
+  /**
+   * every arc edge u->t whose target is a defined step. Reach(s) (steps reachable from s by one or
+   * more edges) is not stored: a chain of n steps has n²/2 entries. Back-edges, joins and
+   * unreachable steps are derived without it; the engine asks its own questions (T8.5 joins).
+   */
   edges: Array<{ from: string; to: string; arc: number; back_edge: boolean }>;
-  /** Reach(s): steps reachable from s by one or more edges */
-  reach: Record<string, string[]>;
   /** forward (non-back-edge) upstream steps of each step */
   forward_upstreams: Record<string, string[]>;
   /** steps with >= 2 distinct forward upstreams */

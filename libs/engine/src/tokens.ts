@@ -15,15 +15,13 @@ import type { ExecutionState, PendingToken } from './types';
  * `Active` = {steps with a live run} ∪ {targets of pending tokens} ∖ {t} nor reachable from it.
  */
 export function joinEnabled(state: ExecutionState, an: Analysis, target: string): boolean {
-  const active = new Set<string>();
-  for (const id in state.runs) active.add(state.runs[id].step);
-  for (const t of state.tokens) active.add(t.target);
-  active.delete(target);
-  if (active.size === 0) return true;
-  for (const u of an.forwardUpstreams.get(target) ?? []) {
-    if (active.has(u)) return false;
-    for (const s of active) if (an.reachOf(s).has(u)) return false;
+  // potentially active upstream <=> some active step is one of the join's feeders
+  const feeders = an.feeders(target);
+  for (const id in state.runs) {
+    const s = state.runs[id].step;
+    if (s !== target && feeders.has(s)) return false;
   }
+  for (const t of state.tokens) if (t.target !== target && feeders.has(t.target)) return false;
   return true;
 }
 

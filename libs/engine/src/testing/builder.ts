@@ -139,7 +139,7 @@ export function buildPlaybook(def: PlaybookDef): NormalizedPlaybook {
     workload: def.workload ?? {},
     steps,
     workbook: {},
-    graph: { entry, edges, reach, forward_upstreams: fwd, joins, step_refs, unreachable: [] },
+    graph: { entry, edges, forward_upstreams: fwd, joins, step_refs, unreachable: [] },
     digest: 'sha256:test',
   };
 }
