@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NoetlEvent } from '@noetl/events';
-import { EventLog, parseJsonl } from './log';
+import { EventLog, IdIndex, hashId, idHashes, parseJsonl } from './log';
 import { TimerService, type TimerEntry } from './timers';
 
 function ev(id: string, execution = 'E', root = execution, type = 'step.done'): NoetlEvent {
@@ -180,6 +180,151 @@ describe('EventLog memory bound (spill file)', () => {
     expect(logged).not.toBe(b);
     expect(logged?.seq).toBe(2);
     expect(log.adopt(ev('a'))).toBeNull();
+  });
+});
+
+/** ids as the engine derives them (libs/events/src/ids.ts) for a parallel loop: 6 per iteration, differing in a few digits */
+function engineIds(count: number, exec = '01M8HZ1H18DKHFX5KBRGHTRGSA'): string[] {
+  const out: string[] = [];
+  for (let i = 0, seq = 70; out.length < count; i++) {
+    for (let k = 1; k <= 5; k++) out.push(`${exec}/r/1.0/i${i}/c1/e1/${k}`);
+    out.push(`${exec}/s/${(seq += 6)}.0`);
+  }
+  return out.slice(0, count);
+}
+
+/** the first two distinct ids `prefix<i>` whose first hashes are equal (a birthday search: ~80k ids) */
+function firstHashCollision(prefix: string): [string, string] {
+  const seen = new Map<number, string>();
+  for (let i = 0; ; i++) {
+    const id = `${prefix}${i}`;
+    const h = hashId(id);
+    const other = seen.get(h);
+    if (other !== undefined) return [other, id];
+    seen.set(h, id);
+  }
+}
+
+describe('EventLog dedupe index (IdIndex)', () => {
+  it('hashes: two independent 32-bit hashes, each colliding like a random one on engine ids', () => {
+    const ids = engineIds(1_000_000);
+    const n = ids.length;
+    const h1 = new Uint32Array(n);
+    const h2 = new Uint32Array(n);
+    for (let i = 0; i < n; i++) [h1[i], h2[i]] = idHashes(ids[i]);
+    const collidingPairs = (h: Uint32Array): { pairs: number; values: Set<number> } => {
+      const sorted = h.slice().sort();
+      const values = new Set<number>();
+      let pairs = 0;
+      for (let i = 1, run = 1; i <= n; i++) {
+        if (i < n && sorted[i] === sorted[i - 1]) {
+          run++;
+          continue;
+        }
+        if (run > 1) values.add(sorted[i - 1] | 0);
+        pairs += (run * (run - 1)) / 2;
+        run = 1;
+      }
+      return { pairs, values };
+    };
+    const expected = (n * (n - 1)) / 2 / 2 ** 32; // ~116 for a random 32-bit hash
+    const first = collidingPairs(h1);
+    const second = collidingPairs(h2);
+    expect(first.pairs).toBeGreaterThan(expected / 2);
+    expect(first.pairs).toBeLessThan(expected * 2);
+    expect(second.pairs).toBeGreaterThan(expected / 2);
+    expect(second.pairs).toBeLessThan(expected * 2);
+    // no two ids agree on both hashes: a confirmation against the log is only for a real duplicate
+    const byFirst = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      if (!first.values.has(h1[i] | 0)) continue;
+      const same = byFirst.get(h1[i] | 0) ?? [];
+      for (const j of same) if (h2[j] === h2[i]) throw new Error(`${ids[i]} and ${ids[j]} agree on both hashes`);
+      same.push(i);
+      byFirst.set(h1[i] | 0, same);
+    }
+    expect([...byFirst.values()].reduce((a, v) => a + (v.length * (v.length - 1)) / 2, 0)).toBe(first.pairs);
+  });
+
+  it('hashes every code unit and the length (non-strings by their string form)', () => {
+    const base = idHashes('E/r/1.0/i1206/c1/e1/3');
+    expect(idHashes('E/r/1.0/i1206/c1/e1/3')).toEqual(base);
+    for (const other of ['E/r/1.0/i1604/c1/e1/3', 'E/r/1.0/i1206/c1/e1/4', 'E/r/1.0/i1206/c1/e1/3 ', 'e/r/1.0/i1206/c1/e1/3', 'E/r/1.0/i1206/c1/e1/\u0133']) {
+      const h = idHashes(other);
+      expect(h[0]).not.toBe(base[0]);
+      expect(h[1]).not.toBe(base[1]);
+    }
+    expect(idHashes(42)).toEqual(idHashes('42'));
+  });
+
+  it('is exact when hashes collide: a match is confirmed against the logged id', () => {
+    const logged: unknown[] = [];
+    let confirms = 0;
+    const idAt = (pos: number): unknown => {
+      confirms++;
+      return logged[pos];
+    };
+    // every id has the same first hash (second hashes differ): no confirmation needed
+    const sameFirst = new IdIndex(idAt, (id) => (hashId(id), 7));
+    // every id has the same two hashes: each probe confirms against the logged ids
+    const sameBoth = new IdIndex(idAt, () => (hashId('x'), 7));
+    for (const index of [sameFirst, sameBoth]) {
+      logged.length = 0;
+      confirms = 0;
+      for (let i = 0; i < 300; i++) {
+        expect(index.add(`id${i}`, logged.length)).toBe(true);
+        logged.push(`id${i}`);
+      }
+      expect(index.add('id17', logged.length)).toBe(false);
+      expect(index.add('id299', logged.length)).toBe(false);
+      expect(index.find('id123')).toBe(123);
+      expect(index.find('id300')).toBe(-1);
+      expect(index.add(NaN, logged.length)).toBe(true);
+      logged.push(NaN);
+      expect(index.find(NaN)).toBe(300);
+      if (index === sameFirst) expect(confirms).toBe(4); // id17, id299, id123, NaN: each found once
+      else expect(confirms).toBeGreaterThan(300 * 150);
+    }
+  });
+
+  it('keeps positions past the first hash page (pages of 16,384 positions)', () => {
+    const ids = engineIds(40_000, 'P');
+    const index = new IdIndex((pos) => ids[pos]);
+    expect(ids.filter((id, pos) => !index.add(id, pos))).toEqual([]);
+    for (const pos of [0, 16_383, 16_384, 32_768, 39_999]) {
+      expect(index.find(ids[pos])).toBe(pos);
+      expect(index.add(ids[pos], ids.length)).toBe(false);
+    }
+    expect(index.find('P/r/1.0/i99999/c1/e1/1')).toBe(-1);
+  });
+
+  it('stays exact across spilled chunks: real duplicates of spilled events are dropped, first-hash collisions kept', () => {
+    const [a, b] = firstHashCollision('E/r/1.0/i');
+    expect(a).not.toBe(b);
+    expect(idHashes(a)[0]).toBe(idHashes(b)[0]);
+    expect(idHashes(a)[1]).not.toBe(idHashes(b)[1]);
+    const log = new EventLog({ memoryEvents: 64 });
+    expect(log.append(ev(a))?.seq).toBe(1);
+    const ids = engineIds(3000);
+    for (const id of ids) log.append(ev(id));
+    expect(log.spilled('E')).toBeGreaterThan(2900);
+    // b's first hash matches a's (spilled): still a new event
+    expect(log.append(ev(b))?.seq).toBe(3002);
+    expect(log.append(ev(a))).toBeNull();
+    expect(log.append(ev(b))).toBeNull();
+    // duplicates of events of different spilled chunks, alternating (the last chunk read is cached)
+    for (const pos of [0, 2500, 1, 2501, 1200, 0, 2999]) {
+      expect(log.has('E', ids[pos])).toBe(true);
+      expect(log.append({ ...ev(ids[pos]), payload: { other: true } } as unknown as NoetlEvent)).toBeNull();
+    }
+    expect(log.has('E', `${ids[0]}0`)).toBe(false);
+    expect(log.length('E')).toBe(3002);
+    const tree = log.tree('E');
+    expect(tree.map((e) => e.event_id)).toEqual([a, ...ids, b]);
+    expect(tree.map((e) => e.seq)).toEqual(Array.from({ length: 3002 }, (_, i) => i + 1));
+    log.close();
+    // the cached chunk went with the file: a spilled event cannot be confirmed any more
+    expect(() => log.has('E', ids[0])).toThrow(/closed/);
   });
 });
 

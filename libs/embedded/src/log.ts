@@ -22,7 +22,7 @@ export interface EventLogOptions {
    * Newest events per tree kept in memory as objects (default DEFAULT_MEMORY_EVENTS; Infinity:
    * never spill). When a tree's tail reaches this many events, its oldest 1,024 (or half, if
    * smaller) are appended to the tree's spill file as JSON lines and dropped from memory, so a long
-   * run costs a bounded amount of memory plus the dedupe index (12–24 B per event).
+   * run costs a bounded amount of memory plus the dedupe index (16–24 B per event).
    */
   memoryEvents?: number;
   /**
@@ -35,100 +35,175 @@ export interface EventLogOptions {
   spillDir?: string;
 }
 
-const FNV_OFFSET = 0x811c9dc5 | 0;
+/**
+ * The two 32-bit hashes of the last `hashId` call (its first result is also returned): one scratch
+ * pair rather than an array per call, since hashing runs once per appended event.
+ */
+const HASHES = new Int32Array(2);
 
-/** FNV-1a-style steps over `s` from code unit `from` (even) on, two code units per step */
-function fnvPairs(h: number, s: string, from: number): number {
-  const n = s.length;
-  let i = from;
-  for (; i + 1 < n; i += 2) h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
-  if (i < n) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h;
-}
+/** `Math.imul` bound once: a global lookup per step is ~10x slower inside a vm context (the jest sandbox) */
+const imul = Math.imul;
 
-/** murmur3 fmix32 over the state and the length: the upper code unit of each step reached only the high bits */
-function finish(h: number, n: number): number {
-  h ^= n;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+/** murmur3's fmix32: full avalanche of a lane's final state */
+function fmix(h: number): number {
+  h = imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = imul(h ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
 }
 
 /**
- * Hash of an event id (non-strings: of their string form): FNV-1a-style over two UTF-16 code units
- * per step (ids are 40–80 characters and this runs once per appended event), then a final mix.
+ * Two independent 32-bit hashes of an event id (non-strings: of their string form), into
+ * `HASHES`; returns the first. Each lane is murmur3-style block mixing over 32-bit blocks of two
+ * UTF-16 code units (lossless, ids are 40–80 characters), with its own constants (murmur3's for
+ * the first, xxHash32's primes and other rotations for the second), and its own final mix. On ids
+ * of a 1M-iteration loop (~6M ids that differ in a few digits) each lane collides like a random
+ * 32-bit hash and no two ids agree on both. One pass for both lanes: ~0.1 µs for a 60-char id.
  */
-function hashId(id: unknown): number {
+export function hashId(id: unknown): number {
   const s = typeof id === 'string' ? id : String(id);
-  return finish(fnvPairs(FNV_OFFSET, s, 0), s.length);
+  const n = s.length;
+  let h1 = 0x9747b28c | 0;
+  let h2 = 0x2545f491 | 0;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const c = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
+    let a = imul(c, 0xcc9e2d51);
+    a = imul((a << 15) | (a >>> 17), 0x1b873593);
+    h1 ^= a;
+    h1 = (imul((h1 << 13) | (h1 >>> 19), 5) + 0xe6546b64) | 0;
+    let b = imul(c, 0x85ebca77);
+    b = imul((b << 13) | (b >>> 19), 0xc2b2ae3d);
+    h2 ^= b;
+    h2 = (imul((h2 << 17) | (h2 >>> 15), 9) + 0x27d4eb2f) | 0;
+  }
+  if (i < n) {
+    const c = s.charCodeAt(i);
+    const a = imul(c, 0xcc9e2d51);
+    h1 ^= imul((a << 15) | (a >>> 17), 0x1b873593);
+    const b = imul(c, 0x85ebca77);
+    h2 ^= imul((b << 13) | (b >>> 19), 0xc2b2ae3d);
+  }
+  const r = fmix(h1 ^ n);
+  HASHES[0] = r;
+  HASHES[1] = fmix(h2 ^ n);
+  return r;
+}
+
+/** @internal both hashes of an id, as `IdIndex` uses them (for tests and measurements) */
+export function idHashes(id: unknown): [number, number] {
+  hashId(id);
+  return [HASHES[0], HASHES[1]];
 }
 
 /** SameValueZero, as a Set compares its keys */
 const sameId = (a: unknown, b: unknown): boolean => a === b || (a !== a && b !== b);
 
+/** positions per page of the per-position hash arrays (64 KiB per page and hash) */
+const PAGE_BITS = 14;
+const PAGE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE - 1;
+
 /**
  * The exact set of event ids of one tree's log (T10.1 dedupe), indexed by log position, in typed
  * arrays only: `slots` is an open-addressing table of position + 1 (0 = empty, load <= 1/2) and
- * `hashes` the 32-bit hash of the id at each position. A probe compares hashes; a hash match is
- * confirmed against the id of the logged event at that position (`idAt`: the in-memory tail, or
- * the spill file for an old event — in practice only for a real duplicate). Same answers as a `Set`
- * of the ids, at 12–24 bytes per event and nothing for the garbage collector to trace (a `Set.add`
- * of a fresh id string cost ~2 µs in a running scheduler and kept every id string alive).
+ * `h1`/`h2` hold the two independent 32-bit hashes of the id at each position (`hashId`), in pages
+ * of PAGE positions (the first page grows by doubling; later ones are allocated whole, so nothing
+ * is copied as the log grows and at most one page is unused). A probe compares both hashes — 64
+ * bits — and only a match is confirmed against the id of the logged event at that position
+ * (`idAt`: the in-memory tail, or the spill file for an old event). With one 32-bit hash, the
+ * colliding pairs grew with n² (each a chunk read back from the spill file: big loops slowed down
+ * super-linearly); with 64 bits a confirmation is practically only a real duplicate. Same answers
+ * as a `Set` of the ids, at 16–24 bytes per event (8 for the hashes, 8–16 for the slots) and
+ * nothing for the garbage collector to trace (a `Set.add` of a fresh id string cost ~2 µs in a
+ * running scheduler and kept every id string alive).
  */
-class IdIndex {
+export class IdIndex { // exported for tests only (not in the package index)
   private slots = new Int32Array(256);
   private mask = 255;
   private count = 0;
-  private hashes = new Int32Array(256);
+  private readonly h1: Int32Array[] = [new Int32Array(256)];
+  private readonly h2: Int32Array[] = [new Int32Array(256)];
 
-  constructor(private readonly idAt: (pos: number) => unknown) {}
+  /**
+   * @param idAt the id logged at a position (called only when both hashes match)
+   * @param hash `hashId` (tests substitute a colliding one): returns the first hash and leaves
+   *   both in HASHES
+   */
+  constructor(
+    private readonly idAt: (pos: number) => unknown,
+    private readonly hash: (id: unknown) => number = hashId,
+  ) {}
 
   /** log position of the event with this id, or -1 */
   find(id: unknown): number {
-    const h = hashId(id);
+    const h = this.hash(id);
+    const g = HASHES[1];
     const slots = this.slots;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const pos1 = slots[i];
       if (pos1 === 0) return -1;
-      if (this.hashes[pos1 - 1] === h && sameId(this.idAt(pos1 - 1), id)) return pos1 - 1;
+      if (this.matches(pos1 - 1, h, g, id)) return pos1 - 1;
     }
   }
 
-  /** Records `id` at log position `pos`; false (and nothing recorded) when the id is present. */
+  /** Records `id` at log position `pos` (the next one); false (and nothing recorded) when the id is present. */
   add(id: unknown, pos: number): boolean {
-    const h = hashId(id);
+    const h = this.hash(id);
+    const g = HASHES[1];
     const slots = this.slots;
-    const hashes = this.hashes;
     let i = h & this.mask;
     for (; ; i = (i + 1) & this.mask) {
       const pos1 = slots[i];
       if (pos1 === 0) break;
-      if (hashes[pos1 - 1] === h && sameId(this.idAt(pos1 - 1), id)) return false;
+      if (this.matches(pos1 - 1, h, g, id)) return false;
     }
-    if (pos >= hashes.length) this.growHashes(pos);
-    this.hashes[pos] = h;
+    const page = pos >>> PAGE_BITS;
+    const at = pos & PAGE_MASK;
+    if (page >= this.h1.length || at >= this.h1[page].length) this.growHashes(page, at);
+    this.h1[page][at] = h;
+    this.h2[page][at] = g;
     slots[i] = pos + 1;
     if (++this.count * 2 > this.mask + 1) this.growSlots();
     return true;
   }
 
-  private growHashes(pos: number): void {
-    let n = this.hashes.length * 2;
-    while (n <= pos) n *= 2;
-    const t = new Int32Array(n);
-    t.set(this.hashes);
-    this.hashes = t;
+  private matches(pos: number, h: number, g: number, id: unknown): boolean {
+    const page = pos >>> PAGE_BITS;
+    const at = pos & PAGE_MASK;
+    return this.h1[page][at] === h && this.h2[page][at] === g && sameId(this.idAt(pos), id);
   }
 
-  /** double the slots (load factor <= 1/2), re-inserting the stored positions by their hashes */
+  /** room for position `at` of page `page`: the first page doubles up to PAGE, then whole pages are added */
+  private growHashes(page: number, at: number): void {
+    if (page === 0) {
+      let n = this.h1[0].length * 2;
+      while (n <= at) n *= 2;
+      n = Math.min(n, PAGE);
+      for (const hs of [this.h1, this.h2]) {
+        const t = new Int32Array(n);
+        t.set(hs[0]);
+        hs[0] = t;
+      }
+      return;
+    }
+    if (this.h1[0].length < PAGE) this.growHashes(0, PAGE_MASK);
+    while (this.h1.length <= page) {
+      this.h1.push(new Int32Array(PAGE));
+      this.h2.push(new Int32Array(PAGE));
+    }
+  }
+
+  /** double the slots (load factor <= 1/2), re-inserting the stored positions by their first hashes */
   private growSlots(): void {
     const old = this.slots;
     const mask = this.mask * 2 + 1;
     const t = new Int32Array(mask + 1);
+    const h1 = this.h1;
     for (let j = 0; j < old.length; j++) {
       const pos1 = old[j];
       if (pos1 === 0) continue;
-      let i = this.hashes[pos1 - 1] & mask;
+      const pos = pos1 - 1;
+      let i = h1[pos >>> PAGE_BITS][pos & PAGE_MASK] & mask;
       while (t[i] !== 0) i = (i + 1) & mask;
       t[i] = pos1;
     }
@@ -162,7 +237,15 @@ class SpillFile {
     this.fd = openSync(path, 'w+');
   }
 
-  /** the spilled event at log position `pos`, as its JSON line */
+  /**
+   * The lines of the chunk `line` read last: confirming ids against the same old chunk again (a
+   * burst of redelivered events, a hash match) reads and splits it once. Chunks are never
+   * rewritten, so only `close()` invalidates it.
+   */
+  private cachedChunk = -1;
+  private cachedLines: string[] | null = null;
+
+  /** the spilled event at log position `pos`, as its JSON line (its chunk is read once and cached) */
   line(pos: number): string {
     const f = this.firsts;
     let lo = 0;
@@ -172,7 +255,11 @@ class SpillFile {
       if (f[mid] <= pos) lo = mid;
       else hi = mid - 1;
     }
-    return this.lines(lo)[pos - f[lo]];
+    if (this.cachedChunk !== lo) {
+      this.cachedLines = this.lines(lo);
+      this.cachedChunk = lo;
+    }
+    return (this.cachedLines as string[])[pos - f[lo]];
   }
 
   /** appends one line (`text` ends with a newline) to the current chunk */
@@ -244,6 +331,8 @@ class SpillFile {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.cachedChunk = -1;
+    this.cachedLines = null;
     closeSync(this.fd);
   }
 }
