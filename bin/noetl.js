@@ -29,6 +29,13 @@ function loadCli() {
 
 const { main, EXIT_STDOUT_CLOSED } = loadCli();
 
+// SIGTERM / SIGHUP end the process through process.exit, so that its 'exit' hooks run: tool
+// process groups still alive are SIGKILLed (no orphaned shell commands) and a streamed
+// --events-out file gets what it buffered. Without a handler Node would die at once.
+for (const [signal, number] of [['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.on(signal, () => process.exit(128 + number));
+}
+
 let exiting = false;
 function finish(code) {
   if (exiting) return;

@@ -12,7 +12,7 @@ export type { ReplayOptions, ReplayResult } from './replay';
 export { errorWithStep } from './document';
 export { WorkQueue, ControlChannel } from './bus';
 export type { Delivery, MaxDeliverAdvisory, WorkQueueOptions } from './bus';
-export { EventLog, parseJsonl, DEFAULT_MEMORY_EVENTS, DEFAULT_MEMORY_BYTES } from './log';
+export { EventLog, parseJsonl, readJsonlFile, DEFAULT_MEMORY_EVENTS, DEFAULT_MEMORY_BYTES } from './log';
 export type { EventLogOptions, ParseJsonlOptions } from './log';
 export { openEventsFile, streamTreeEvents } from './events-file';
 export type { EventsFile } from './events-file';

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NoetlEvent } from '@noetl/events';
-import { EventLog, IdIndex, hashId, idHashes, parseJsonl } from './log';
+import { EventLog, IdIndex, hashId, idHashes, parseJsonl, readJsonlFile } from './log';
 import { TimerService, type TimerEntry } from './timers';
 
 function ev(id: string, execution = 'E', root = execution, type = 'step.done'): NoetlEvent {
@@ -91,6 +91,30 @@ describe('EventLog', () => {
     // a bad line that ends with a newline is not a cut-short tail: still an error
     expect(() => parseJsonl(`${good}\n{oops\n`, { onTruncatedTail: () => undefined })).toThrow(/line 2/);
     expect(() => parseJsonl(`{oops\n${good}`, { onTruncatedTail: () => undefined })).toThrow(/line 1/);
+  });
+
+  it('readJsonlFile reads a file in chunks exactly as parseJsonl reads its text (lines and UTF-8 across chunk edges, CRLF, a cut-short tail)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'noetl-jsonl-'));
+    try {
+      // ~3 MiB of events with multi-byte text, so lines and characters straddle the 1 MiB chunks
+      const lines: string[] = [];
+      for (let i = 0; i < 6000; i++) {
+        const e = ev(`e${i}`) as NoetlEvent & { payload: Record<string, unknown> };
+        lines.push(JSON.stringify({ ...e, payload: { ...e.payload, note: `été ✓ ${'ü'.repeat(i % 300)}` }, seq: i + 1 }));
+      }
+      const text = `${lines.slice(0, 3000).join('\n')}\r\n${lines.slice(3000).join('\n')}\n{"v":1,"cut`;
+      const f = join(d, 'log.jsonl');
+      writeFileSync(f, text);
+      const cuts: number[] = [];
+      const fromFile = readJsonlFile(f, { onTruncatedTail: (l) => cuts.push(l) });
+      expect(fromFile).toEqual(parseJsonl(text, { onTruncatedTail: () => undefined }));
+      expect(fromFile).toHaveLength(6000);
+      expect(cuts).toEqual([6001]);
+      expect(() => readJsonlFile(f)).toThrow(/line 6001/);
+      expect(() => readJsonlFile(join(d, 'missing.jsonl'))).toThrow(/ENOENT/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('parseJsonl ignores well-formed events of unknown types (T6.1)', () => {

@@ -1,4 +1,5 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEvent, type LoggedEvent, type NoetlEvent } from '@noetl/events';
@@ -659,27 +660,62 @@ export function parseJsonl(text: string, opts: ParseJsonlOptions = {}): LoggedEv
   const out: LoggedEvent[] = [];
   const lines = text.split(/\r?\n/);
   const unterminated = !text.endsWith('\n');
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch (e) {
-      if (unterminated && i === lines.length - 1 && opts.onTruncatedTail) {
-        opts.onTruncatedTail(i + 1);
-        return;
+  lines.forEach((line, i) => parseLine(line, i + 1, unterminated && i === lines.length - 1, opts, out));
+  return out;
+}
+
+/** One line of a saved log into `out` (see parseJsonl); `last`: the file's last line, without a newline. */
+function parseLine(line: string, lineNo: number, lastUnterminated: boolean, opts: ParseJsonlOptions, out: LoggedEvent[]): void {
+  if (!line.trim()) return;
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (e) {
+    if (lastUnterminated && opts.onTruncatedTail) {
+      opts.onTruncatedTail(lineNo);
+      return;
+    }
+    throw new Error(`line ${lineNo}: ${(e as Error).message}`);
+  }
+  let ev: NoetlEvent | null;
+  try {
+    ev = parseEvent(v);
+  } catch (e) {
+    throw new Error(`line ${lineNo}: ${(e as Error).message}`);
+  }
+  if (ev === null) return;
+  const seq = (v as { seq?: unknown }).seq;
+  out.push({ ...ev, seq: typeof seq === 'number' ? seq : out.length + 1 } as LoggedEvent);
+}
+
+/**
+ * `parseJsonl` of a file, read in 1 MiB chunks: a log larger than a JavaScript string can hold
+ * (~512 MiB, a run of ~500,000 events) is read line by line. I/O errors are thrown as they are.
+ */
+export function readJsonlFile(path: string, opts: ParseJsonlOptions = {}): LoggedEvent[] {
+  const out: LoggedEvent[] = [];
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    let lineNo = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const text = rest + decoder.write(buf.subarray(0, n));
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        const end = nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl; // \r\n
+        parseLine(text.slice(from, end), ++lineNo, false, opts, out);
+        from = nl + 1;
       }
-      throw new Error(`line ${i + 1}: ${(e as Error).message}`);
+      rest = text.slice(from);
     }
-    let ev: NoetlEvent | null;
-    try {
-      ev = parseEvent(v);
-    } catch (e) {
-      throw new Error(`line ${i + 1}: ${(e as Error).message}`);
-    }
-    if (ev === null) return;
-    const seq = (v as { seq?: unknown }).seq;
-    out.push({ ...ev, seq: typeof seq === 'number' ? seq : out.length + 1 } as LoggedEvent);
-  });
+    rest += decoder.end();
+    if (rest !== '') parseLine(rest, ++lineNo, true, opts, out);
+  } finally {
+    closeSync(fd);
+  }
   return out;
 }

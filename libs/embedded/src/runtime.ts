@@ -104,6 +104,8 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
   /** drains scheduled as microtasks since the last `setImmediate` one (see scheduleDrain) */
   let microDrains = 0;
   let closed = false;
+  /** close() is waiting for the workers: their events are still taken into the inbox (then stored) */
+  let closing = false;
 
   const control = new ControlChannel<ControlMessage>();
   const queue = new WorkQueue<Command>({
@@ -152,7 +154,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
    * dead-letter events built here, engine events addressed to another execution — or a copy.
    */
   function enqueue(ev: NoetlEvent): void {
-    if (closed) return;
+    if (closed && !closing) return;
     inbox.push(ev);
     scheduleDrain();
   }
@@ -617,10 +619,19 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
     async close() {
       if (closed) return;
       closed = true;
-      inbox.length = 0;
+      // workers still stopping (a cancelled command finishing its pipeline) emit their last events
+      // after the execution ended: they are stored (a terminal execution's log still takes events,
+      // T3.1), not processed, so the log and --events-out keep them
+      closing = true;
       timers.close();
       queue.close();
       await pool?.stop(5_000);
+      closing = false;
+      for (const ev of inbox) {
+        const exec = execs.get(ev.execution_id);
+        if (exec && isTerminal(exec.state)) log.adopt(ev);
+      }
+      inbox.length = 0;
       control.close();
       for (const exec of execs.values()) {
         for (const w of [...exec.waiters]) w.resolve(outcomeOf(exec));

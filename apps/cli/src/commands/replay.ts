@@ -1,27 +1,30 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NoetlError } from '@noetl/common';
-import { parseJsonl, replayLog } from '@noetl/embedded';
+import { readJsonlFile, replayLog } from '@noetl/embedded';
+import type { LoggedEvent } from '@noetl/events';
 import { parseArgs, UsageError } from '../args';
-import { colorizer, type CliIo } from '../io';
+import { colorizer, writeDocumentJson, type CliIo } from '../io';
 import { summaryTable } from '../progress';
 
 export async function replayCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv, { json: {}, execution: { value: true }, playbook: { value: true }, catalog: { value: true, repeat: true } });
   if (args.positionals.length !== 1) throw new UsageError(args.positionals.length ? 'replay takes exactly one FILE.jsonl' : 'no FILE.jsonl given');
   const file = args.positionals[0];
-  let text: string;
-  try {
-    text = readFileSync(resolve(io.cwd, file), 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
-  }
   const c = colorizer(io);
+  const warnings: string[] = [];
+  let events: LoggedEvent[];
   try {
-    const warnings: string[] = [];
-    const events = parseJsonl(text, {
+    // read in chunks: the log of a long run can be larger than one string can hold
+    events = readJsonlFile(resolve(io.cwd, file), {
       onTruncatedTail: (line) => warnings.push(`line ${line} is cut short (the run was interrupted while writing its log): ignored`),
     });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err.code === 'string' && typeof err.syscall === 'string') throw new UsageError(`cannot read ${file}: ${err.message}`);
+    io.stderr.write(`noetl replay: ${err.message}\n`);
+    return 2;
+  }
+  try {
     const r = replayLog(events, {
       executionId: args.options.execution,
       playbook: args.options.playbook,
@@ -34,7 +37,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
       warnings.push(`the log ends before the execution did (status ${status}): this is the state its last event left`);
     }
     for (const w of warnings) io.stderr.write(`${c.yellow('warning')}: ${w}\n`);
-    io.stdout.write(`${JSON.stringify(r.document)}\n`);
+    await writeDocumentJson(io, r.document);
     if (!args.flags.json) io.stderr.write(summaryTable(r.document, io));
     return r.document.status === 'completed' ? 0 : 1;
   } catch (e) {

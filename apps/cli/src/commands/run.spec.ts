@@ -1,8 +1,9 @@
 // `noetl run` end to end (in process): what the run command does around the execution — children
 // left running when the root ends, and an --events-out path that cannot be written.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { main } from '../main';
 import { fakeIo } from '../testing';
 
@@ -72,5 +73,73 @@ describe('noetl run', () => {
       expect(io.err).toMatch(new RegExp(`cannot write --events-out ${bad}`));
       expect(existsSync(join(dir, 'side.out'))).toBe(false);
     }
+  });
+
+  it('Ctrl-C while waiting for children cancels them and the run exits 1', async () => {
+    const io = fakeIo(dir, env);
+    const running = main(['run', NOWAIT, '--events-out', 'nowait-int.jsonl'], io);
+    for (let i = 0; i < 200 && !/waiting for 1 child/.test(io.err); i++) await new Promise((r) => setTimeout(r, 10));
+    io.interrupt();
+    expect(await running).toBe(1);
+    const events = readFileSync(join(dir, 'nowait-int.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; execution_id: string });
+    const child = events.find((e) => e.execution_id !== events[0].execution_id)!.execution_id;
+    expect(events.filter((e) => e.execution_id === child).at(-1)!.event_type).toBe('execution.cancelled');
+  });
+});
+
+/** alive and not a zombie (this sandbox's init may never reap an orphan) */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('noetl run as a process: no tool process outlives it', () => {
+  const STUBBORN = write(
+    'stubborn.yaml',
+    `apiVersion: noetl.io/v2
+kind: Playbook
+metadata: { name: stubborn, path: run/stubborn }
+workload: { pidfile: none }
+workflow:
+  - step: start
+    tool: { kind: shell, command: "echo $$ > {{ pidfile }}; trap '' TERM; while true; do sleep 0.1; done" }
+`,
+  );
+
+  async function startAndSignal(name: string, signals: NodeJS.Signals[]): Promise<{ code: number | null; pid: number }> {
+    const pidfile = join(dir, `${name}.pid`);
+    const child = spawn(process.execPath, [resolve(__dirname, '../../../../bin/noetl.js'), 'run', STUBBORN, '--set', `pidfile=${pidfile}`], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; i < 400 && !existsSync(pidfile); i++) await new Promise((r) => setTimeout(r, 25));
+    const pid = Number(readFileSync(pidfile, 'utf8'));
+    for (const s of signals) {
+      // one signal at a time: two sent before the process handles the first would merge into one
+      const seen = err.length;
+      child.kill(s);
+      for (let i = 0; i < 200 && err.length === seen; i++) await new Promise((r) => setTimeout(r, 10));
+    }
+    const code = await exited;
+    for (let i = 0; i < 150 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    return { code, pid };
+  }
+
+  it.each([
+    ['SIGTERM', ['SIGTERM'] as NodeJS.Signals[], 143],
+    ['a second Ctrl-C during the kill grace', ['SIGINT', 'SIGINT'] as NodeJS.Signals[], 130],
+  ])('%s: the shell command that ignores SIGTERM is killed too', async (name, signals, code) => {
+    const r = await startAndSignal(name.replace(/\W+/g, '-'), signals);
+    const left = alive(r.pid);
+    if (left) process.kill(-r.pid, 'SIGKILL');
+    expect({ left, code: r.code }).toEqual({ left: false, code });
   });
 });

@@ -7,7 +7,7 @@ import {
 import type { LoggedEvent } from '@noetl/events';
 import { parseArgs, UsageError } from '../args';
 import { diagnosticJson, formatDiagnosticWithExcerpt } from '../diagnostics-format';
-import { colorizer, type CliIo } from '../io';
+import { colorizer, writeOut, type CliIo } from '../io';
 import { buildPayload } from '../payload';
 import { ProgressPrinter, summaryTable } from '../progress';
 
@@ -82,13 +82,6 @@ function cancelledText(doc: RunDocument, events: Iterable<LoggedEvent>): string 
   parts.push(runs.length ? `cancelled step run${runs.length > 1 ? 's' : ''}: ${runs.join(', ')}` : 'no step run was in flight');
   if (tokens) parts.push(`${tokens} pending token${tokens > 1 ? 's' : ''} discarded`);
   return parts.join('; ');
-}
-
-/** Writes to stdout, waiting for 'drain' when its buffer is full (a pipe read slower than we write). */
-function writeOut(io: CliIo, chunk: string): void | Promise<void> {
-  if (io.stdout.write(chunk) !== false || !io.stdout.once) return;
-  const once = io.stdout.once.bind(io.stdout);
-  return new Promise((resolve) => once('drain', resolve));
 }
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
@@ -183,10 +176,6 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     off();
     progress?.finish();
 
-    if (eventsFile) {
-      eventsFile.close();
-      if (!json) io.stderr.write(c.dim(`${eventsFile.count} events written to ${args.options['events-out']}\n`));
-    }
     if (json) {
       // streamed: the events of a long run do not fit in one string
       await rt.writeDocument(executionId, (chunk) => writeOut(io, chunk));
@@ -201,10 +190,17 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         io.stdout.write(`${text.length > 2000 ? `${text.slice(0, 1997)}...` : text}\n`);
       }
     }
-    return outcome.status === 'completed' ? 0 : 1;
+    // a Ctrl-C that cancelled children after the execution itself completed still ends the run as interrupted
+    return outcome.status === 'completed' && interrupts === 0 ? 0 : 1;
   } finally {
-    unregister?.();
-    eventsFile?.close();
+    // closing waits for cancelled tool processes (their SIGTERM grace) and stores the workers'
+    // last events: Ctrl-C stays handled meanwhile (a second one exits, and the exit hooks kill
+    // what is left), and the events file is closed after it
     await rt.close();
+    unregister?.();
+    if (eventsFile) {
+      eventsFile.close();
+      if (!json && eventsFile.count > 0) io.stderr.write(c.dim(`${eventsFile.count} events written to ${args.options['events-out']}\n`));
+    }
   }
 }
