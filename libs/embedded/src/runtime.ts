@@ -558,6 +558,15 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
       });
     },
 
+    async settle(timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      while ((pool?.running ?? 0) > 0 || inbox.length > 0) {
+        if (Date.now() >= until) return false;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return true;
+    },
+
     liveDescendants(executionId) {
       const out: string[] = [];
       const walk = (id: string): void => {

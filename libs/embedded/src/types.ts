@@ -100,6 +100,11 @@ export interface EmbeddedRuntime {
   /** Resolves when the execution is terminal (rejects if `signal` aborts first). */
   waitForTerminal(executionId: string, signal?: AbortSignal): Promise<ExecutionOutcome>;
   /**
+   * Resolves true once no worker runs a command and no input waits (the workers of cancelled
+   * commands have emitted their last events), false after `timeoutMs`.
+   */
+  settle(timeoutMs: number): Promise<boolean>;
+  /**
    * Non-terminal executions started below this one (children, grandchildren...): children started
    * with `wait: false`, or still being cancelled after their parent ended.
    */

@@ -173,6 +173,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       if (!json) io.stderr.write(c.dim(`waiting for ${live.length} child execution${live.length > 1 ? 's' : ''} still running (Ctrl-C cancels)\n`));
       await rt.waitForDescendants(executionId);
     }
+    // the workers of cancelled commands finish their pipelines (their last events) before the
+    // document is taken, so that the log, --events-out and the document agree
+    await rt.settle(2_000);
     off();
     progress?.finish();
 
