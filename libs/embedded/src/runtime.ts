@@ -498,6 +498,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
       control,
       heartbeatMs: opts.heartbeatMs ?? 15_000,
       log: logLine,
+      nowMs: opts.now ? () => now().getTime() : Date.now,
       deps: (workerId, park) => ({
         workerId,
         tools: getTools(),

@@ -165,6 +165,39 @@ describe('iteration deadlines (loop.spec.iteration_timeout_s, runtime T8.13 MAY)
   });
 });
 
+describe('iteration deadlines: commands still queued when their deadline passed', () => {
+  const rt = useRuntime(d, { workers: 1 });
+
+  it('are dropped by the worker that picks them up after their deadline: their tools never start, the timeout decides', async () => {
+    const marks = d.path('queued-mark');
+    const file = d.write(
+      'queued-deadline.yaml',
+      playbook(
+        'scn_queued_deadline',
+        `workflow:
+  - step: start
+    spec: { policy: { failure: { mode: best_effort } } }
+    loop:
+      in: [0, 1, 2, 3]
+      iterator: n
+      spec: { mode: parallel, max_in_flight: 4, iteration_timeout_s: 0.5 }
+    tool: { kind: shell, command: "touch ${marks}-{{ iter.n }}; sleep 2" }
+`,
+      ),
+    );
+    const id = await rt.submit(file);
+    const out = await rt.waitForTerminal(id);
+    expect(out.status).toBe('completed');
+    const ev = rt.events(id);
+    expect(count(ev, 'loop.iteration.failed', 'start')).toBe(4); // all four timed out
+    // one worker: iteration 0 ran; 1-3 were still queued at their deadline and never ran their shell
+    expect(existsSync(`${marks}-0`)).toBe(true);
+    for (const n of [1, 2, 3]) expect(existsSync(`${marks}-${n}`)).toBe(false);
+    expect(ofType(ev, 'loop.iteration.started', 'start').map((e) => e.iteration_index)).toEqual([0]);
+    expect(ofType(ev, 'loop.iteration.failed', 'start').map((e) => (payloadOf(e).error as { kind: string }).kind)).toEqual(['timeout', 'timeout', 'timeout', 'timeout']);
+  });
+});
+
 describe('scenario 25: workbook calls (input merge, assert.expects / returns)', () => {
   const rt = useRuntime(d, { workers: 2 });
 

@@ -14,6 +14,8 @@ export interface WorkerPoolOptions {
    * stand-in loop until the returned `unpark` is called.
    */
   deps(workerId: string, park: () => () => void): WorkerDeps;
+  /** the clock deadlines are compared with (the runtime's) */
+  nowMs(): number;
   log(line: string): void;
 }
 
@@ -65,8 +67,16 @@ export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
     for (const r of slots) if (r.command !== null && r.delivery !== null) fn(r as Running & { command: Command; delivery: Delivery<Command> });
   };
 
+  /**
+   * Step runs and iterations cancelled by the scheduler (a deadline): a command of theirs picked up
+   * later — still queued when its deadline passed — runs as cancelled at once instead of running
+   * its tools after the scheduler already failed it (its events are superseded either way).
+   */
+  const cancelledEntities = new Map<string, string>();
   const unsubscribe = opts.control.subscribe((m) => {
     if (m.type !== 'cancel') return;
+    if (m.iteration_id) cancelledEntities.set(`it:${m.iteration_id}`, m.reason);
+    else if (m.step_run_id) cancelledEntities.set(`run:${m.step_run_id}`, m.reason);
     forEachRunning((r) => {
       if (r.command.execution_id !== m.execution_id) return;
       if (m.step_run_id && r.command.step_run_id !== m.step_run_id) return;
@@ -139,8 +149,18 @@ export function startWorkers(opts: WorkerPoolOptions): WorkerPool {
       }
       uses++;
       const cmd = d.data;
+      // picked up after its deadline (it waited in the queue): the scheduler's deadline timer, due
+      // already, decides its outcome; running its tools now would only do work that is superseded
+      if (cmd.deadline !== undefined && Date.parse(cmd.deadline) <= opts.nowMs()) {
+        d.ack();
+        continue;
+      }
       const flag = opts.control.flag(cmd.execution_id);
       if (flag) r.abort.abort(flag.reason);
+      else if (cancelledEntities.size > 0) {
+        const reason = cancelledEntities.get(`run:${cmd.step_run_id}`) ?? (cmd.iteration ? cancelledEntities.get(`it:${cmd.iteration.iteration_id}`) : undefined);
+        if (reason !== undefined) r.abort.abort(reason);
+      }
       r.command = cmd;
       r.delivery = d;
       try {

@@ -108,7 +108,10 @@ export function advanceLoop(d: Driver, runId: string): boolean {
       views = stepViewsFor(d.state, d.playbook, run.step);
       viewsOf = d.state.steps;
     }
-    d.commands.push(buildCommand(d.state, d.playbook, run, d.env.now, iterationInfo(run, index), views, d.env.storeValue));
+    const cmd = buildCommand(d.state, d.playbook, run, d.env.now, iterationInfo(run, index), views, d.env.storeValue);
+    // the command carries the earlier of the step run's and the iteration's deadlines (workers drop a command picked up after it)
+    if (scheduled.deadline !== undefined && (cmd.deadline === undefined || scheduled.deadline < cmd.deadline)) cmd.deadline = scheduled.deadline;
+    d.commands.push(cmd);
     n += 1;
     progressed = true;
   }
