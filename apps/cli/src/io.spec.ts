@@ -1,15 +1,13 @@
 // A closed pipe: a reader that goes away early must end `noetl` quietly (real subprocesses).
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXIT_STDOUT_CLOSED, guardClosedPipes } from './io';
+import { cliSandbox } from './testing';
 
 const ROOT = resolve(__dirname, '../../..');
-const dir = mkdtempSync(join(tmpdir(), 'noetl-pipes-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const env = { ...process.env, NOETL_HOME: join(dir, 'home'), NOETL_CREDENTIALS: '' };
+const { dir, env } = cliSandbox('noetl-pipes-');
 // a --json document of ~1.6 MB: far more than a pipe buffer, so writes meet the closed pipe
 writeFileSync(
   join(dir, 'big.yaml'),

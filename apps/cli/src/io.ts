@@ -70,29 +70,6 @@ export function writeOut(io: CliIo, chunk: string): void | Promise<void> {
   return new Promise((resolve) => once('drain', resolve));
 }
 
-/**
- * `JSON.stringify(doc)` + a newline on stdout, the `events` list (the document's last key) written
- * in chunks: the document of a long run can be larger than one string can hold.
- */
-export async function writeDocumentJson(io: CliIo, doc: { events: readonly unknown[] }): Promise<void> {
-  const head = JSON.stringify({ ...doc, events: [] });
-  if (!head.endsWith('"events":[]}')) {
-    await writeOut(io, `${JSON.stringify(doc)}\n`);
-    return;
-  }
-  let chunk = head.slice(0, -2);
-  let first = true;
-  for (const e of doc.events) {
-    chunk += first ? JSON.stringify(e) : `,${JSON.stringify(e)}`;
-    first = false;
-    if (chunk.length >= 1 << 20) {
-      await writeOut(io, chunk);
-      chunk = '';
-    }
-  }
-  await writeOut(io, `${chunk}]}\n`);
-}
-
 /** Colors only on a TTY and without NO_COLOR. */
 export function colorizer(
   io: CliIo,

@@ -1,25 +1,15 @@
 // CLI tests: the real commands in-process (real engine, tools, fs results in a temp NOETL_HOME),
 // plus one real subprocess through bin/noetl.js.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, UsageError } from './args';
 import { main } from './main';
 import { buildPayload } from './payload';
-import { fakeIo } from './testing';
+import { cliSandbox, fakeIo } from './testing';
 
 const ROOT = resolve(__dirname, '../../..');
-const dir = mkdtempSync(join(tmpdir(), 'noetl-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const env = { ...process.env, NOETL_HOME: join(dir, 'home'), NOETL_CREDENTIALS: '' };
-
-function write(name: string, text: string): string {
-  const f = join(dir, name);
-  mkdirSync(join(f, '..'), { recursive: true });
-  writeFileSync(f, text);
-  return f;
-}
+const { dir, env, write } = cliSandbox('noetl-cli-');
 
 write(
   'ok.yaml',

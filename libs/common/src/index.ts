@@ -8,5 +8,6 @@ export {
 } from './json';
 export type { JsonPrimitive, JsonValue, JsonObject } from './json';
 export { newUlid } from './ulid';
+export { seededRandom } from './random';
 export { isResultRef, isManifest } from './results';
 export type { ResultRef, Manifest, ManifestPart } from './results';

@@ -1,19 +1,8 @@
 // Graph analysis without materialized Reach sets: back-edges, forward upstreams, joins and
 // unreachable steps agree with a brute-force Reach(s) (runtime.md §8.3) on random graphs, and a
 // long chain is analysed in linear time and memory.
+import { seededRandom as rng } from '@noetl/common';
 import { ok, wf } from './test-helpers';
-
-/** deterministic PRNG (mulberry32) */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RandomGraph {
   names: string[];

@@ -497,7 +497,7 @@ describe('YAML fast path vs the yaml package (differential)', () => {
       'a: "b\nc"\n', 'a: [1,\n2]\n', 'a: [\n  1\n]\n', 'a: |\n   \n  x\n', 'a: >\n  x\n    y\n  z\n', 'a: |+\n  x\n\n', 'a: b # c\n',
       'a: b#c\n', 'a: http://x/#f\n', 'a: "#channel"\n', 'a: \'#\'\n', 'a: 1\n# trailing\n', '# lead\na: 1\n', 'a:\n  b:\n    c:\n      d: 1\n',
       '--- a: 1\n', '\ufeff--- a: 1\n', '\ufeff%YAML 1.2\n---\na: 1\n', '--- {a: 1}\n', '--- # c\na: 1\n', '---\n---\n', 'a: 1\n--- # c\n', '...\na: 1\n', 'a: # c\n  b\n', 'a: # c\n  "b"\n',
-      'a:\n  # c\n  b\n', 'a:\n  b\n  c\n', 'a: [b,\n  c]\n', 'a: {b: 1,\n  c: 2}\n', '- a: 1\n  b: 2\n', '- - a\n  - b\n', 'a: - b\n',
+      'a:\n  # c\n  b\n', '---x.y: 0xg  # - x\n', 'a: 1\n---b: 2\n', '...x: 1\n', 'a:\n  b\n  c\n', 'a: [b,\n  c]\n', 'a: {b: 1,\n  c: 2}\n', '- a: 1\n  b: 2\n', '- - a\n  - b\n', 'a: - b\n',
       'a: !!str\n', 'a: !\n', 'a: ! b\n', 'a: b: c\n', 'a: {b: c: d}\n', '? |\n  a\n: b\n', '? - a\n: b\n', 'a:\n  ? b\n  : c\n',
       'a: "\\x41\\u00e9"\n', "a: 'x''y'\n", 'a: "x\\"y"\n', 'a: >-\n  x\n\n\n  y\n', 'a: |-\n  x\n\n', 'a: |\n  x\n\n\nb: 1\n',
       'a: |\n    x\n  y\n', 'a: |\n  x\n    y\n  z\n', 'a: 1 #c\nb: [1, 2] #c\nc: {d: 1} #c\n', 'a:\n- 1\n- 2\nb: 3\n',

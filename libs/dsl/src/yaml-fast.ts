@@ -281,7 +281,11 @@ function markerContent(text: string, marker: string): void {
   const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   for (let i = text.startsWith(marker, bom) ? bom : at(0); i >= 0; i = at(i + 3)) {
     let j = i + 3;
-    if (text.charCodeAt(j) !== 32 && text.charCodeAt(j) !== 9) continue; // `---x` is no marker
+    const next = text.charCodeAt(j);
+    // `---x.y: 1` is a key for `yaml` (no marker without white space after it); js-yaml reads a
+    // marker and then `x.y`
+    if (j < text.length && next !== 32 && next !== 9 && next !== 10 && next !== 13) giveUp(`a line starting with ${marker}`);
+    if (next !== 32 && next !== 9) continue;
     while (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9) j++;
     const c = text.charCodeAt(j);
     if (j < text.length && c !== 10 && c !== 13 && c !== 35) giveUp('content after a document marker');

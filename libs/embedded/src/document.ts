@@ -61,3 +61,28 @@ export function materializeLoopResult(result: unknown, read: (ref: ResultRef) =>
   }
   return { ...agg, results: list, data: list, errors };
 }
+
+/** characters handed to the writer at a time (writeDocumentJson) */
+const DOCUMENT_CHUNK_CHARS = 1 << 20;
+
+/**
+ * Writes `JSON.stringify` of a document whose last key is `events` — `doc` as given, with `events`
+ * replaced by the JSON texts of `eventJsons` — through `write`, in ~1 MiB chunks: the document of
+ * a long run can be larger than one string can hold. `write` may return a promise (backpressure).
+ */
+export async function writeDocumentJson(doc: RunDocument, eventJsons: Iterable<string>, write: (chunk: string) => void | Promise<void>): Promise<void> {
+  const head = JSON.stringify({ ...doc, events: [] });
+  // `events` is the last key: everything before its `[]}` is the head
+  if (!head.endsWith('"events":[]}')) throw new Error('writeDocumentJson: the document does not end with its events');
+  let chunk = head.slice(0, -2);
+  let first = true;
+  for (const line of eventJsons) {
+    chunk += first ? line : `,${line}`;
+    first = false;
+    if (chunk.length >= DOCUMENT_CHUNK_CHARS) {
+      await write(chunk);
+      chunk = '';
+    }
+  }
+  await write(`${chunk}]}`);
+}

@@ -2,7 +2,7 @@
 // @noetl/engine and worker loops of @noetl/worker-runtime over an in-memory bus with the mesh's
 // message semantics, an in-memory event log, timers, a file catalog and fs results.
 export { createEmbeddedRuntime } from './runtime';
-export { buildDocument } from './document';
+export { buildDocument, writeDocumentJson } from './document';
 export { PlaybookRejectedError } from './types';
 export type {
   EmbeddedRuntime, EmbeddedRuntimeOptions, ExecutionOutcome, InvalidDocument, RunDocument, SubmitOptions, SubmitTarget, TerminalStatus,

@@ -8,7 +8,7 @@ import { ControlChannel, WorkQueue } from './bus';
 import { FileCatalog, type CatalogEntry } from './catalog';
 import { createDefaultTools } from './tools-entry';
 import { createCredentialStore } from './credentials';
-import { buildDocument, errorWithStep, materializeLoopResult } from './document';
+import { buildDocument, errorWithStep, materializeLoopResult, writeDocumentJson } from './document';
 import { isTerminal, newState, processInput, summary, type ExecutionState } from './engine-port';
 import { hydrateDeep, readFsRefSync } from './hydrate';
 import { EventLog } from './log';
@@ -73,9 +73,6 @@ function abortError(signal: AbortSignal): Error {
  * the input, processes it, appends the events it emitted, arms/clears timers, broadcasts controls,
  * then publishes the commands (outbox order, T4.1).
  */
-/** characters of the `--json` document handed to the writer at a time (writeDocument) */
-const DOCUMENT_CHUNK_CHARS = 1 << 20;
-
 /** a settled promise: `.then` on it queues a microtask (scheduleDrain) */
 const SETTLED: Promise<void> = Promise.resolve();
 
@@ -605,22 +602,7 @@ export function createEmbeddedRuntime(opts: EmbeddedRuntimeOptions = {}): Embedd
       return documentOf(executionId, opts?.events !== false);
     },
 
-    async writeDocument(executionId, write): Promise<void> {
-      const head = JSON.stringify(documentOf(executionId, false));
-      // `events` is the document's last key: everything before its `[]}` is the head
-      if (!head.endsWith('"events":[]}')) throw new Error('writeDocument: the document does not end with its events');
-      let chunk = head.slice(0, -2);
-      let first = true;
-      for (const line of log.jsonLines(executionId)) {
-        chunk += first ? line : `,${line}`;
-        first = false;
-        if (chunk.length >= DOCUMENT_CHUNK_CHARS) {
-          await write(chunk);
-          chunk = '';
-        }
-      }
-      await write(`${chunk}]}`);
-    },
+    writeDocument: (executionId, write) => writeDocumentJson(documentOf(executionId, false), log.jsonLines(executionId), write),
 
     status: (executionId) => execs.get(executionId)?.state.status,
     subscribe: (fn) => log.subscribe(fn),

@@ -1,6 +1,7 @@
 // T8.5 join enabling from per-join feeder sets agrees with the rule as written (runtime.md
 // §8.4): Active = {steps with a live run} ∪ {targets of pending tokens} ∖ {t}; a forward upstream
 // u is potentially active iff u ∈ Active or u ∈ Reach(s) for some s ∈ Active.
+import { seededRandom as rng } from '@noetl/common';
 import { loadPlaybook, type NormalizedPlaybook } from '@noetl/dsl';
 import { analysis } from './analysis';
 import { createExecutionState } from './state';
@@ -8,16 +9,6 @@ import { joinEnabled } from './tokens';
 import type { ExecutionState } from './types';
 import { buildPlaybook } from './testing/builder';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function load(names: string[], targets: string[][]): NormalizedPlaybook {
   const lines = ['apiVersion: noetl.io/v2', 'kind: Playbook', 'metadata: { name: g, path: g }', 'workflow:'];

@@ -32,6 +32,28 @@ export interface FoldResult {
 let evSeq = 0;
 let evK = 0;
 
+/** Where readDigits stopped (module scratch). */
+let digitsEnd = 0;
+
+/**
+ * The value of the decimal digits of `id` from `from` up to the first `stop` character code (or
+ * the end), at most `max` digits; -1 when another character or a further digit comes first.
+ * `digitsEnd` = the index where it stopped. Event ids are parsed with it instead of a regex or a
+ * slice per event.
+ */
+function readDigits(id: string, from: number, stop: number, max: number): number {
+  let v = 0;
+  let i = from;
+  for (; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c === stop) break;
+    if (c < 48 || c > 57 || i - from >= max) return -1;
+    v = v * 10 + (c - 48);
+  }
+  digitsEnd = i;
+  return v;
+}
+
 /**
  * Parses `[seq, k]` of a scheduler event id `<exec>/s/<seq>.<k>` (same as /\/s\/(\d+)\.(\d+)$/,
  * without a regex per event) into evSeq/evK. Returns false if the id has another shape.
@@ -39,23 +61,12 @@ let evK = 0;
 function schedulerEventNo(id: string): boolean {
   const at = id.lastIndexOf('/s/');
   if (at < 0) return false;
-  let seq = 0;
-  let k = 0;
-  let i = at + 3;
-  const n = id.length;
-  const start = i;
-  for (; i < n; i++) {
-    const c = id.charCodeAt(i);
-    if (c === 46) break; // '.'
-    if (c < 48 || c > 57) return false;
-    seq = seq * 10 + (c - 48);
-  }
-  if (i === start || i >= n - 1) return false;
-  for (i += 1; i < n; i++) {
-    const c = id.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-    k = k * 10 + (c - 48);
-  }
+  const start = at + 3;
+  const seq = readDigits(id, start, 46, Infinity); // up to '.'
+  const i = digitsEnd;
+  if (seq < 0 || i === start || i >= id.length - 1) return false;
+  const k = readDigits(id, i + 1, -1, Infinity);
+  if (k < 0) return false;
   evSeq = seq;
   evK = k;
   return true;
@@ -98,24 +109,14 @@ function workerEventNoFast(id: string, commandId: string, epoch: number): boolea
   const L = commandId.length;
   const n = id.length;
   if (n < L + 5 || id.charCodeAt(L) !== 47 || id.charCodeAt(L + 1) !== 101 || !id.startsWith(commandId)) return false; // '/', 'e'
-  let i = L + 2;
-  const epochStart = i;
-  let ep = 0;
-  for (; i < n; i++) {
-    const c = id.charCodeAt(i);
-    if (c === 47) break; // '/'
-    if (c < 48 || c > 57 || i - epochStart >= 10) return false;
-    ep = ep * 10 + (c - 48);
-  }
-  if (i === epochStart || i >= n - 1 || ep !== epoch || (id.charCodeAt(epochStart) === 48 && i - epochStart > 1)) return false;
+  const epochStart = L + 2;
+  const ep = readDigits(id, epochStart, 47, 10); // up to '/'
+  const i = digitsEnd;
+  if (ep < 0 || i === epochStart || i >= n - 1 || ep !== epoch || (id.charCodeAt(epochStart) === 48 && i - epochStart > 1)) return false;
   const numStart = i + 1;
   if (n - numStart > 15) return false;
-  let v = 0;
-  for (i = numStart; i < n; i++) {
-    const c = id.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-    v = v * 10 + (c - 48);
-  }
+  const v = readDigits(id, numStart, -1, Infinity);
+  if (v < 0) return false;
   wKey = epoch;
   wN = v;
   return true;

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { NoetlError } from '@noetl/common';
-import { readJsonlFile, replayLog } from '@noetl/embedded';
+import { readJsonlFile, replayLog, writeDocumentJson } from '@noetl/embedded';
 import type { LoggedEvent } from '@noetl/events';
 import { parseArgs, UsageError } from '../args';
-import { colorizer, writeDocumentJson, type CliIo } from '../io';
+import { colorizer, writeOut, type CliIo } from '../io';
 import { summaryTable } from '../progress';
 
 export async function replayCommand(argv: string[], io: CliIo): Promise<number> {
@@ -37,7 +37,9 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
       warnings.push(`the log ends before the execution did (status ${status}): this is the state its last event left`);
     }
     for (const w of warnings) io.stderr.write(`${c.yellow('warning')}: ${w}\n`);
-    await writeDocumentJson(io, r.document);
+    // streamed like `run --json`: the document of a long run can be larger than one string
+    await writeDocumentJson(r.document, jsonTexts(r.document.events), (chunk) => writeOut(io, chunk));
+    await writeOut(io, '\n');
     if (!args.flags.json) io.stderr.write(summaryTable(r.document, io));
     return r.document.status === 'completed' ? 0 : 1;
   } catch (e) {
@@ -47,4 +49,8 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
     }
     throw e;
   }
+}
+
+function* jsonTexts(events: Iterable<unknown>): Generator<string> {
+  for (const e of events) yield JSON.stringify(e);
 }

@@ -1,22 +1,13 @@
 // `noetl run` end to end (in process): what the run command does around the execution — children
 // left running when the root ends, and an --events-out path that cannot be written.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { processAlive as alive } from '@noetl/tools';
 import { main } from '../main';
-import { fakeIo } from '../testing';
+import { cliSandbox, fakeIo } from '../testing';
 
-const dir = mkdtempSync(join(tmpdir(), 'noetl-run-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const env = { ...process.env, NOETL_HOME: join(dir, 'home'), NOETL_CREDENTIALS: '' };
-
-function write(name: string, text: string): string {
-  const f = join(dir, name);
-  mkdirSync(join(f, '..'), { recursive: true });
-  writeFileSync(f, text);
-  return f;
-}
+const { dir, env, write } = cliSandbox('noetl-run-');
 
 write(
   'lib/writer.yaml',
@@ -86,20 +77,6 @@ describe('noetl run', () => {
     expect(events.filter((e) => e.execution_id === child).at(-1)!.event_type).toBe('execution.cancelled');
   });
 });
-
-/** alive and not a zombie (this sandbox's init may never reap an orphan) */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('noetl run as a process: no tool process outlives it', () => {
   const STUBBORN = write(

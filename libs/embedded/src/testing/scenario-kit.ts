@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { LoggedEvent } from '@noetl/events';
-import { postgresCredentialFromUrl, type PostgresCredential } from '@noetl/tools';
+import { postgresCredentialFromUrl, processAlive, type PostgresCredential } from '@noetl/tools';
 import { createEmbeddedRuntime } from '../runtime';
 import type { EmbeddedRuntime, EmbeddedRuntimeOptions } from '../types';
 
@@ -115,15 +115,8 @@ export async function readWhenWritten(file: string, timeoutMs = 10_000): Promise
   return readFileSync(file, 'utf8').trim();
 }
 
-/** true while a process with this pid exists (signal 0 probes without signalling). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** true while a process with this pid runs (a zombie does not count, see processAlive) */
+export const pidAlive = processAlive;
 
 export const sha256File = (file: string): string => `sha256:${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
 

@@ -8,6 +8,7 @@ import type { PythonToolOptions } from './python-tool';
 import { createShellTool } from './shell-tool';
 import type { ShellToolOptions } from './shell-tool';
 
+export { processAlive } from './process-io';
 export { createPythonTool } from './python-tool';
 export type { PythonToolOptions, PythonToolHandler } from './python-tool';
 export { PythonPool, resolvePythonBootstrap, DEFAULT_MEMORY_LIMIT_BYTES } from './python-pool';

@@ -1,4 +1,5 @@
 // Output capture and process-group helpers of the process-local tools (shell, python pool).
+import { readFileSync } from 'node:fs';
 import type { ToolContext } from '../types';
 
 /** 1 MiB: cap of each captured stream (tools.md K2.5, §4.1). */
@@ -98,6 +99,23 @@ export function trackGroup(pid: number | undefined): void {
 
 export function untrackGroup(pid: number | undefined): void {
   if (pid !== undefined) liveGroups.delete(pid);
+}
+
+/**
+ * Whether a process is alive. A zombie (exited, not reaped yet) is not: an orphaned group is
+ * reaped by init, which in some containers never happens, and `kill(pid, 0)` still succeeds then.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc (not Linux): signal 0 said it exists
+  }
 }
 
 /** Kill a detached child's whole process group (falls back to the process itself). */

@@ -2,24 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { processAlive as alive } from './process-io';
 import { createShellTool } from './shell-tool';
 import { makeTestContext } from '../testing';
 
 jest.setTimeout(30_000);
-
-/** whether a process is alive; a zombie (killed, not reaped yet: this sandbox's init may never reap) is not */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('shell tool (real sh processes)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'noetl-sh-grace-'));
